@@ -1,0 +1,54 @@
+"""Softmax cross-entropy: (logits, labels) → mean loss, and its gradient with respect to the logits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SoftmaxCrossEntropy", "softmax", "log_softmax"]
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """log softmax(z) = z − max − log Σ exp(z − max), along the last axis (stable for any z)."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """softmax(z)_k = exp(z_k − max) / Σ_j exp(z_j − max)."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+class SoftmaxCrossEntropy:
+    """L = −(1/N) Σ_i Σ_k t_ik · log softmax(z_i)_k;   dL/dz = (softmax(z) − t)/N.
+
+    Labels are integers ``(N,)`` or one-hot / probability rows ``(N, K)``. The log-softmax is exact
+    (as ``torch.nn.functional.cross_entropy``); the book adds 1e-7 inside the log, which changes the
+    loss by < 1e-6 for any reasonable prediction and makes its gradient inconsistent, so it is not used.
+    """
+
+    def __init__(self):
+        self.probs = None
+        self.t = None
+
+    def forward(self, z: np.ndarray, t: np.ndarray) -> float:
+        logp = log_softmax(z)
+        n = z.shape[0]
+        if t.ndim == 1:
+            loss = -logp[np.arange(n), t].sum() / n
+        else:
+            loss = -(t * logp).sum() / n
+        self.probs = np.exp(logp)
+        self.t = t
+        return float(loss)
+
+    def backward(self) -> np.ndarray:
+        n = self.probs.shape[0]
+        dz = self.probs.copy()
+        if self.t.ndim == 1:
+            dz[np.arange(n), self.t] -= 1.0
+        else:
+            dz -= self.t
+        dz /= n
+        return dz
