@@ -1,0 +1,274 @@
+"""The training loop: shuffled mini-batches, evaluation after every whole epoch, checkpoints, resume.
+
+``fit(spec, data, config)`` builds the model from its spec and a seed, trains it, and returns
+``(model, history)``. It prints nothing: progress bars and logging are callbacks
+(:mod:`trainlab.callbacks`).
+
+Epochs are whole: ``ceil(n / batch_size)`` updates each. With ``sampling='epoch'`` (default) every
+sample is seen once per epoch in a fresh order; with ``'replacement'`` each batch is drawn with
+replacement, as the book's ``Trainer`` does (``np.random.choice``), still ``ceil(n/batch)`` per epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .history import History
+from .model import MLP, ModelSpec
+from .optim import CONVENTIONS, OPTIMIZERS, make_optimizer
+from .seeding import generator_state, set_generator_state, spawn_streams
+from .validate import check_choice
+
+__all__ = ["TrainConfig", "Data", "Trainer", "fit", "Diverged", "SAMPLINGS"]
+
+SAMPLINGS = ("epoch", "replacement")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. ``optimizer_params`` are the optimizer's own hyperparameters (``lr``, ``b1``, …).
+
+    ``eval_samples``: evaluate each split on its first k samples (None = all), as the book's
+    ``evaluate_sample_num_per_epoch``.
+    """
+
+    epochs: int = 20
+    batch_size: int = 100
+    optimizer: str = "sgd"
+    optimizer_params: dict = field(default_factory=lambda: {"lr": 0.01})
+    convention: str = "torch"
+    sampling: str = "epoch"
+    eval_samples: int | None = None
+    seed: int = 0
+    checkpoint_every: int = 1
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "checkpoint_every"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < (0 if name == "epochs" else 1):
+                low = 0 if name == "epochs" else 1
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        object.__setattr__(self, "optimizer", check_choice("optimizer", self.optimizer, OPTIMIZERS))
+        check_choice("optimizer convention", self.convention, CONVENTIONS)
+        check_choice("sampling", self.sampling, SAMPLINGS)
+        if self.eval_samples is not None and self.eval_samples < 1:
+            raise ValueError(f"eval_samples must be >= 1 or None, got {self.eval_samples!r}")
+        object.__setattr__(self, "optimizer_params", dict(self.optimizer_params))
+        # build once on a dummy buffer so bad hyperparameters fail here, where the user passed them
+        make_optimizer(self.optimizer, (np.zeros(1), np.zeros(1)), self.convention, **self.optimizer_params)
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown training option(s) {sorted(unknown)}; accepted: {sorted(known)}")
+        return cls(**d)
+
+
+@dataclass
+class Data:
+    """Arrays for training; ``val`` and ``test`` are optional ``(x, t)`` pairs."""
+
+    x_train: np.ndarray
+    t_train: np.ndarray
+    x_val: np.ndarray | None = None
+    t_val: np.ndarray | None = None
+    x_test: np.ndarray | None = None
+    t_test: np.ndarray | None = None
+
+    def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        out = {"train": (self.x_train, self.t_train)}
+        if self.x_val is not None and len(self.x_val):
+            out["val"] = (self.x_val, self.t_val)
+        if self.x_test is not None and len(self.x_test):
+            out["test"] = (self.x_test, self.t_test)
+        return out
+
+
+class Diverged(RuntimeError):
+    """The loss became NaN or inf."""
+
+
+class Trainer:
+    """Owns one model, its optimizer, the random streams and the history of one run.
+
+    ``callbacks``: objects with any of ``on_train_begin(trainer)``, ``on_step_end(trainer, loss)``,
+    ``on_epoch_end(trainer, record)``, ``on_train_end(trainer)``.
+    """
+
+    def __init__(self, spec: ModelSpec, data: Data, config: TrainConfig, callbacks=(), out_dir=None):
+        self.spec, self.config = spec, config
+        self.streams = spawn_streams(config.seed)
+        self.model = MLP(spec, rng=self.streams["init"], dropout_rng=self.streams["dropout"])
+        self.optimizer = make_optimizer(config.optimizer, self.model.params, config.convention,
+                                        **config.optimizer_params)
+        self.splits = {}
+        for name, (x, t) in data.splits().items():
+            x, t = self.model.check_batch(x, t)
+            self.splits[name] = (x, t)
+        self.x, self.t = self.splits["train"]
+        self.n = self.x.shape[0]
+        self.iters_per_epoch = math.ceil(self.n / config.batch_size)
+        self.history = History()
+        self.epoch = 0
+        self.callbacks = list(callbacks)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self._elapsed_before = 0.0
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def evaluate(self) -> dict:
+        """Loss and accuracy on each split (first ``eval_samples`` of each), inference mode."""
+        record = {"epoch": self.epoch, "iteration": self.epoch * self.iters_per_epoch}
+        k = self.config.eval_samples
+        for name, (x, t) in self.splits.items():
+            if k is not None:
+                x, t = x[:k], t[:k]
+            loss, acc = _loss_and_accuracy(self.model, x, t)
+            record[f"{name}_loss"] = loss
+            record[f"{name}_acc"] = acc
+        return record
+
+    # -- the loop -------------------------------------------------------------------------------
+    def _batches(self):
+        rng, n, b = self.streams["data"], self.n, self.config.batch_size
+        if self.config.sampling == "replacement":
+            for _ in range(self.iters_per_epoch):
+                yield rng.integers(0, n, size=b)
+        else:
+            order = rng.permutation(n)
+            for i in range(0, n, b):
+                yield order[i : i + b]
+
+    def _call(self, hook: str, *args) -> None:
+        for cb in self.callbacks:
+            fn = getattr(cb, hook, None)
+            if fn is not None:
+                fn(self, *args)
+
+    def train(self) -> History:
+        """Train up to ``config.epochs`` epochs (continuing from ``self.epoch`` after a resume)."""
+        start = time.perf_counter()
+        self.history.status = "running"
+        self._call("on_train_begin")
+        if not self.history.epochs:
+            self._record(start)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported, not warned
+                self._loop(start)
+            self.history.status = "completed"
+        except Diverged as exc:
+            self.history.status = "diverged"
+            self.history.message = str(exc)
+        finally:
+            self._elapsed_before += time.perf_counter() - start
+            if self.history.status == "running":
+                self.history.status = "interrupted"
+        self.save()
+        self._call("on_train_end")
+        return self.history
+
+    def _loop(self, start: float) -> None:
+        while self.epoch < self.config.epochs:
+            for idx in self._batches():
+                loss = self.model.gradient(self.x[idx], self.t[idx], check=False)
+                if not math.isfinite(loss):
+                    raise Diverged(
+                        f"loss became {loss} at epoch {self.epoch + 1}, iteration "
+                        f"{len(self.history.iter_loss) + 1}: the learning rate is probably too large "
+                        f"({self.config.optimizer} lr={self.optimizer.lr:g})"
+                    )
+                self.history.iter_loss.append(loss)
+                self.optimizer.step()
+                self._call("on_step_end", loss)
+            self.epoch += 1
+            if not np.isfinite(self.model.params.data).all():  # e.g. BN keeps the loss finite
+                raise Diverged(f"parameters became NaN or inf during epoch {self.epoch}: the learning "
+                               f"rate is probably too large ({self.config.optimizer} lr={self.optimizer.lr:g})")
+            self._record(start)
+
+    def _record(self, start: float) -> None:
+        record = self.evaluate()
+        self.history.epochs.append(record)
+        self.history.wall_time.append(self._elapsed_before + time.perf_counter() - start)
+        if self.out_dir is not None and (self.epoch % self.config.checkpoint_every == 0
+                                         or self.epoch == self.config.epochs):
+            self.save()
+        self._call("on_epoch_end", record)
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def save(self, path=None) -> None:
+        """Write the checkpoint (parameters, BN statistics, optimizer, rng states, epoch, history)."""
+        if path is None:
+            if self.out_dir is None:
+                return
+            path = self.out_dir / CHECKPOINT_NAME
+        arrays = self.model.state_dict()
+        arrays.update({f"optim/{k}": v for k, v in self.optimizer.state_dict().items()})
+        meta = {
+            "epoch": self.epoch,
+            "history": self.history.to_dict(),
+            "spec": self.spec.to_dict(),
+            "config": self.config.to_dict(),
+            "rng": {name: generator_state(g) for name, g in self.streams.items()},
+            "elapsed": self._elapsed_before,
+        }
+        save_checkpoint(path, arrays, meta)
+
+    def restore(self, path) -> None:
+        """Continue exactly where the checkpoint at ``path`` left off.
+
+        The spec and configuration must match the checkpoint's, except ``epochs`` (which may grow).
+        """
+        arrays, meta = load_checkpoint(path)
+        if meta["spec"] != self.spec.to_dict():
+            raise ValueError(f"checkpoint {path} was made with model {meta['spec']}, not {self.spec.to_dict()}")
+        theirs = dict(meta["config"], epochs=self.config.epochs)
+        if theirs != self.config.to_dict():
+            raise ValueError(f"checkpoint {path} was made with training options {meta['config']}, "
+                             f"not {self.config.to_dict()}")
+        self.model.load_state_dict(arrays)
+        self.optimizer.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
+        for name, state in meta["rng"].items():
+            set_generator_state(self.streams[name], state)
+        self.epoch = int(meta["epoch"])
+        self.history = History.from_dict(meta["history"])
+        self._elapsed_before = float(meta.get("elapsed", 0.0))
+
+
+def _loss_and_accuracy(model: MLP, x, t, batch_size: int = 10000) -> tuple[float, float]:
+    labels = t if t.ndim == 1 else t.argmax(axis=1)
+    total, correct = 0.0, 0
+    for i in range(0, x.shape[0], batch_size):
+        xb, tb = x[i : i + batch_size], t[i : i + batch_size]
+        z = model.predict(xb, check=False)
+        total += model.loss_layer.forward(z, tb) * xb.shape[0]
+        correct += int(np.count_nonzero(z.argmax(axis=1) == labels[i : i + batch_size]))
+    n = x.shape[0]
+    return total / n + model.regularization(), correct / n
+
+
+def fit(spec: ModelSpec, data: Data, config: TrainConfig, callbacks=(), out_dir=None, resume: bool = False):
+    """Build, (optionally resume,) and train; returns ``(model, history)``."""
+    trainer = Trainer(spec, data, config, callbacks=callbacks, out_dir=out_dir)
+    if resume:
+        if out_dir is None:
+            raise ValueError("resume needs out_dir, where the checkpoint is")
+        ckpt = Path(out_dir) / CHECKPOINT_NAME
+        if ckpt.exists():
+            trainer.restore(ckpt)
+    history = trainer.train()
+    return trainer.model, history
