@@ -1,0 +1,1 @@
+"""Subcommands of the ``trainlab`` command (see :mod:`trainlab.cli`)."""
