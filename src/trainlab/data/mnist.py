@@ -1,0 +1,224 @@
+"""MNIST (bundled, never downloaded) and other four-file IDX datasets, with a decoded .npy cache.
+
+The first load decodes the IDX files (verifying SHA-256 for the bundled MNIST) and writes the
+uint8 arrays as .npy files to a per-user cache; later loads read those. The cache key covers the
+dataset folder and each file's name, size and mtime, so a changed file invalidates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import idx
+
+DATASETS: dict[str, str] = {
+    "mnist": "bundled MNIST (60,000 train / 10,000 test, 28x28, CC BY-SA 3.0)",
+}
+
+FILES: dict[str, str] = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+MNIST_SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+BUNDLED_DIR = Path(__file__).resolve().parent / "mnist"
+CACHE_VERSION = "1"
+BUNDLED_REMEDY = (
+    f"Re-copy the file from the MNIST distribution into {BUNDLED_DIR} (or reinstall trainlab), "
+    "or pass --data-dir pointing to a folder with the four IDX files."
+)
+
+PathLike = str | os.PathLike[str]
+Raw = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Shape facts about a four-file IDX dataset."""
+
+    data_dir: Path
+    n_train: int
+    n_test: int
+    image_shape: tuple[int, int]
+    num_classes: int
+
+
+def bundled_dir() -> Path:
+    """Folder holding the bundled MNIST .gz files."""
+    return BUNDLED_DIR
+
+
+def default_cache_dir() -> Path:
+    """$TRAINLAB_CACHE, else $XDG_CACHE_HOME/trainlab, else ~/.cache/trainlab."""
+    if os.environ.get("TRAINLAB_CACHE"):
+        return Path(os.environ["TRAINLAB_CACHE"])
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "trainlab"
+    return Path.home() / ".cache" / "trainlab"
+
+
+def _is_bundled(data_dir: Path) -> bool:
+    """True when data_dir is the bundled MNIST folder (so checksums apply)."""
+    try:
+        return data_dir.resolve() == bundled_dir().resolve()
+    except OSError:
+        return False
+
+
+def _locate(data_dir: Path, remedy: str) -> dict[str, Path]:
+    """Find the four IDX files (raw or .gz) in data_dir."""
+    return {key: idx.find_idx_file(data_dir, stem, remedy) for key, stem in FILES.items()}
+
+
+def _cache_key(data_dir: Path, paths: dict[str, Path]) -> str:
+    """Hash of the folder identity and each file's name, size and mtime."""
+    h = hashlib.sha256(f"v{CACHE_VERSION}|{data_dir.resolve()}".encode())
+    for key in sorted(paths):
+        st = paths[key].stat()
+        h.update(f"|{key}={paths[key].name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:32]
+
+
+def _check_consistent(raw: Raw, paths: dict[str, Path], remedy: str) -> None:
+    """Image and label counts agree; train and test images have the same HxW."""
+    for split in ("train", "test"):
+        n_img, n_lab = len(raw[f"{split}_images"]), len(raw[f"{split}_labels"])
+        if n_img != n_lab:
+            raise idx.DataError(
+                f"{paths[f'{split}_labels']}: {n_lab} labels but {paths[f'{split}_images']} "
+                f"has {n_img} images; the counts must agree. {remedy}")
+    if raw["train_images"].shape[1:] != raw["test_images"].shape[1:]:
+        raise idx.DataError(
+            f"{paths['test_images']}: image size {raw['test_images'].shape[1:]} differs from "
+            f"{paths['train_images']} {raw['train_images'].shape[1:]}. {remedy}")
+
+
+def _decode(paths: dict[str, Path], verify: bool, remedy: str) -> Raw:
+    """Decode and check the four IDX files (SHA-256 verified when `verify`)."""
+    raw: Raw = {}
+    for key, path in paths.items():
+        sha = MNIST_SHA256[FILES[key]] if verify else None
+        reader = idx.read_images if key.endswith("images") else idx.read_labels
+        raw[key] = reader(path, sha, remedy)
+    _check_consistent(raw, paths, remedy)
+    return raw
+
+
+def _read_cache(folder: Path) -> Raw | None:
+    """Load the four cached arrays, or None if any is missing or unreadable."""
+    try:
+        return {key: np.load(folder / f"{key}.npy", allow_pickle=False) for key in FILES}
+    except (OSError, ValueError, EOFError):
+        return None
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    """Write one .npy file via a temp file and os.replace."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_cache(folder: Path, raw: Raw) -> None:
+    """Best-effort cache write; an unwritable cache dir is silently skipped."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for key, array in raw.items():
+            _save_atomic(folder / f"{key}.npy", array)
+    except OSError:
+        pass
+
+
+def cache_path(data_dir: PathLike | None = None, cache_dir: PathLike | None = None) -> Path:
+    """Folder where the decoded arrays of data_dir (default: bundled MNIST) are cached."""
+    folder = Path(data_dir) if data_dir is not None else bundled_dir()
+    paths = _locate(folder, BUNDLED_REMEDY if _is_bundled(folder) else idx.DEFAULT_REMEDY)
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return root / "idx" / _cache_key(folder, paths)
+
+
+def load_raw(data_dir: PathLike | None = None, cache_dir: PathLike | None = None) -> Raw:
+    """The four uint8 arrays (train/test images (N,H,W) and labels (N,)), cached."""
+    folder = Path(data_dir) if data_dir is not None else bundled_dir()
+    bundled = _is_bundled(folder)
+    remedy = BUNDLED_REMEDY if bundled else idx.DEFAULT_REMEDY
+    paths = _locate(folder, remedy)
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = root / "idx" / _cache_key(folder, paths)
+    raw = _read_cache(cache)
+    if raw is None:
+        raw = {k: v.copy() for k, v in _decode(paths, bundled, remedy).items()}
+        _write_cache(cache, raw)
+    return raw
+
+
+def _num_classes(raw: Raw) -> int:
+    """max label + 1 over train and test."""
+    return int(max(raw["train_labels"].max(), raw["test_labels"].max())) + 1
+
+
+def dataset_info(data_dir: PathLike | None = None, cache_dir: PathLike | None = None) -> DatasetInfo:
+    """Sizes, image shape and number of classes of a dataset (default: bundled MNIST)."""
+    raw = load_raw(data_dir, cache_dir)
+    h, w = raw["train_images"].shape[1:]
+    return DatasetInfo(
+        data_dir=Path(data_dir) if data_dir is not None else bundled_dir(),
+        n_train=len(raw["train_images"]), n_test=len(raw["test_images"]),
+        image_shape=(int(h), int(w)), num_classes=_num_classes(raw))
+
+
+def _images(x: np.ndarray, normalize: bool, flatten: bool) -> np.ndarray:
+    """(N,H,W) uint8 -> float32 [0,1] or uint8, flat (N,H*W) or (N,1,H,W)."""
+    n, h, w = x.shape
+    x = x.reshape(n, h * w) if flatten else x.reshape(n, 1, h, w)
+    if not normalize:
+        return x
+    return np.divide(x, np.float32(255.0), dtype=np.float32)
+
+
+def _labels(t: np.ndarray, one_hot: bool, num_classes: int) -> np.ndarray:
+    """uint8 labels, or float32 one-hot (N, num_classes)."""
+    if not one_hot:
+        return t
+    out = np.zeros((len(t), num_classes), dtype=np.float32)
+    out[np.arange(len(t)), t] = 1.0
+    return out
+
+
+def load_idx_dataset(data_dir: PathLike, normalize: bool = True, flatten: bool = True,
+                     one_hot_label: bool = False, cache_dir: PathLike | None = None,
+                     ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Load a four-file IDX dataset (MNIST layout) as ((x_train, t_train), (x_test, t_test))."""
+    raw = load_raw(data_dir, cache_dir)
+    k = _num_classes(raw)
+    return tuple(  # type: ignore[return-value]
+        (_images(raw[f"{s}_images"], normalize, flatten),
+         _labels(raw[f"{s}_labels"], one_hot_label, k))
+        for s in ("train", "test"))
+
+
+def load_mnist(normalize: bool = True, flatten: bool = True, one_hot_label: bool = False,
+               data_dir: PathLike | None = None, cache_dir: PathLike | None = None,
+               ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The book's load_mnist: bundled MNIST, or any IDX dataset in `data_dir`."""
+    folder = data_dir if data_dir is not None else bundled_dir()
+    return load_idx_dataset(folder, normalize, flatten, one_hot_label, cache_dir)
