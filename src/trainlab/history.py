@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -41,7 +43,28 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict) -> "History":
+        known = {"iter_loss", "epochs", "wall_time", "status", "message"}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown history field(s) {sorted(unknown)}; accepted: {sorted(known)}")
         return cls(**d)
+
+    def to_csv(self, path=None) -> str:
+        """One row per epoch record: epoch, iteration, wall_time, then each split's loss and accuracy."""
+        keys = ["epoch", "iteration", "wall_time"]
+        for record in self.epochs:
+            keys += [k for k in record if k not in keys]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        for i, record in enumerate(self.epochs):
+            row = dict(record)
+            row["wall_time"] = self.wall_time[i] if i < len(self.wall_time) else ""
+            writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+        text = buf.getvalue()
+        if path is not None:
+            Path(path).write_text(text)
+        return text
 
     def to_json(self, path=None) -> str:
         text = json.dumps(self.to_dict(), allow_nan=True)

@@ -7,6 +7,15 @@
 Epochs are whole: ``ceil(n / batch_size)`` updates each. With ``sampling='epoch'`` (default) every
 sample is seen once per epoch in a fresh order; with ``'replacement'`` each batch is drawn with
 replacement, as the book's ``Trainer`` does (``np.random.choice``), still ``ceil(n/batch)`` per epoch.
+
+One seed is split into independent streams (:mod:`trainlab.seeding`): initial weights, batch
+order, dropout masks; the same seed gives a bit-identical history, and adding dropout changes
+neither the initial weights nor the batch order.
+
+With ``out_dir`` a checkpoint (:mod:`trainlab.checkpoint`) is written atomically after every
+``checkpoint_every`` whole epochs; ``fit(..., resume=True)`` continues from it and ends with exactly
+the history of an uninterrupted run (``history.without_times()``). A NaN/inf loss (or parameters)
+stops training with ``history.status == 'diverged'`` and a message; nothing is raised.
 """
 
 from __future__ import annotations
@@ -128,6 +137,13 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self._elapsed_before = 0.0
+        self._start = None
+        self.saved_epoch = None  # the epoch of the last checkpoint written or restored
+        if (spec.batch_norm and config.sampling == "epoch" and self.n > 1
+                and self.n % config.batch_size == 1):
+            raise ValueError(
+                f"batch_size={config.batch_size} leaves a last mini-batch of 1 sample out of {self.n}, "
+                f"which batch norm cannot train on; choose another batch size or training-set size")
 
     # -- evaluation -----------------------------------------------------------------------------
     def evaluate(self) -> dict:
@@ -160,28 +176,54 @@ class Trainer:
                 fn(self, *args)
 
     def train(self) -> History:
-        """Train up to ``config.epochs`` epochs (continuing from ``self.epoch`` after a resume)."""
-        start = time.perf_counter()
+        """Train up to ``config.epochs`` epochs (continuing from ``self.epoch`` after a resume).
+
+        Ends with ``history.status``: ``'completed'``, or ``'diverged'`` (loss or parameters NaN/inf;
+        ``history.message`` says where). A ``KeyboardInterrupt`` (or any other exception) sets
+        ``'interrupted'`` and propagates. The checkpoint is only ever written at a whole-epoch
+        boundary, so after a divergence or an interruption it still holds the last good epoch and
+        resuming from it reproduces an uninterrupted run exactly.
+        """
+        self._start = time.perf_counter()
         self.history.status = "running"
-        self._call("on_train_begin")
-        if not self.history.epochs:
-            self._record(start)
+        self.history.message = ""
         try:
-            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported, not warned
-                self._loop(start)
+            self._call("on_train_begin")
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported, not warned
+                if not self.history.epochs:
+                    self._record()
+                self._loop()
             self.history.status = "completed"
         except Diverged as exc:
             self.history.status = "diverged"
             self.history.message = str(exc)
-        finally:
-            self._elapsed_before += time.perf_counter() - start
-            if self.history.status == "running":
-                self.history.status = "interrupted"
-        self.save()
-        self._call("on_train_end")
+        except BaseException:
+            self.history.status = "interrupted"
+            self.history.message = f"interrupted after {len(self.history.epochs) - 1} whole epoch(s)"
+            if self.saved_epoch is not None:
+                self.history.message += f"; the checkpoint holds epoch {self.saved_epoch}"
+            self._finish()
+            raise
+        self._finish()
+        if self.history.status == "completed":
+            self.save()
         return self.history
 
-    def _loop(self, start: float) -> None:
+    def _finish(self) -> None:
+        self._elapsed_before = self.elapsed()
+        self._start = None
+        try:
+            self._call("on_train_end")
+        except Exception:  # a failing callback must not hide the run's outcome
+            pass
+
+    def elapsed(self) -> float:
+        """Seconds of training so far, over every session of a resumed run."""
+        if getattr(self, "_start", None) is None:
+            return self._elapsed_before
+        return self._elapsed_before + time.perf_counter() - self._start
+
+    def _loop(self) -> None:
         while self.epoch < self.config.epochs:
             for idx in self._batches():
                 loss = self.model.gradient(self.x[idx], self.t[idx], check=False)
@@ -198,12 +240,12 @@ class Trainer:
             if not np.isfinite(self.model.params.data).all():  # e.g. BN keeps the loss finite
                 raise Diverged(f"parameters became NaN or inf during epoch {self.epoch}: the learning "
                                f"rate is probably too large ({self.config.optimizer} lr={self.optimizer.lr:g})")
-            self._record(start)
+            self._record()
 
-    def _record(self, start: float) -> None:
+    def _record(self) -> None:
         record = self.evaluate()
         self.history.epochs.append(record)
-        self.history.wall_time.append(self._elapsed_before + time.perf_counter() - start)
+        self.history.wall_time.append(self.elapsed())
         if self.out_dir is not None and (self.epoch % self.config.checkpoint_every == 0
                                          or self.epoch == self.config.epochs):
             self.save()
@@ -224,9 +266,10 @@ class Trainer:
             "spec": self.spec.to_dict(),
             "config": self.config.to_dict(),
             "rng": {name: generator_state(g) for name, g in self.streams.items()},
-            "elapsed": self._elapsed_before,
+            "elapsed": self.elapsed(),
         }
         save_checkpoint(path, arrays, meta)
+        self.saved_epoch = self.epoch
 
     def restore(self, path) -> None:
         """Continue exactly where the checkpoint at ``path`` left off.
@@ -234,17 +277,22 @@ class Trainer:
         The spec and configuration must match the checkpoint's, except ``epochs`` (which may grow).
         """
         arrays, meta = load_checkpoint(path)
-        if meta["spec"] != self.spec.to_dict():
-            raise ValueError(f"checkpoint {path} was made with model {meta['spec']}, not {self.spec.to_dict()}")
-        theirs = dict(meta["config"], epochs=self.config.epochs)
-        if theirs != self.config.to_dict():
-            raise ValueError(f"checkpoint {path} was made with training options {meta['config']}, "
-                             f"not {self.config.to_dict()}")
+        ours = {**{f"model.{k}": v for k, v in self.spec.to_dict().items()},
+                **{f"training.{k}": v for k, v in self.config.to_dict().items() if k != "epochs"}}
+        theirs = {**{f"model.{k}": v for k, v in meta["spec"].items()},
+                  **{f"training.{k}": v for k, v in meta["config"].items() if k != "epochs"}}
+        diff = [k for k in sorted(set(ours) | set(theirs)) if ours.get(k) != theirs.get(k)]
+        if diff:
+            detail = "; ".join(f"{k}: checkpoint {theirs.get(k)!r}, now {ours.get(k)!r}" for k in diff)
+            raise ValueError(f"checkpoint {path} was made with different options ({detail})")
+        if int(meta["epoch"]) > self.config.epochs:
+            raise ValueError(f"checkpoint {path} already holds {meta['epoch']} epochs, more than "
+                             f"epochs={self.config.epochs}")
         self.model.load_state_dict(arrays)
         self.optimizer.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
         for name, state in meta["rng"].items():
             set_generator_state(self.streams[name], state)
-        self.epoch = int(meta["epoch"])
+        self.epoch = self.saved_epoch = int(meta["epoch"])
         self.history = History.from_dict(meta["history"])
         self._elapsed_before = float(meta.get("elapsed", 0.0))
 
