@@ -84,6 +84,7 @@ def test_an_unreadable_checkpoint_is_a_clear_error(tmp_path, content):
 
 def test_atomic_write_text(tmp_path):
     path = tmp_path / "history.json"
+    (tmp_path / ".history.json.x1y2.tmp").write_text("{half")  # left by a killed write
     atomic_write_text(path, "one")
     atomic_write_text(path, "two")
     assert path.read_text() == "two" and [p.name for p in tmp_path.iterdir()] == ["history.json"]

@@ -4,7 +4,8 @@ It holds the parameters, BN running statistics, optimizer state (keys ``param/�
 ``buffer/…``, ``optim/…``) and a JSON document under ``meta`` (epoch, history, configuration,
 random-generator states). It is written to a temporary file in the same folder and renamed over
 the old one, so a run killed at any moment leaves either the previous or the new checkpoint
-(plus, at worst, a stray ``.checkpoint.npz.*.tmp`` file, which the next save removes).
+(plus, at worst, a stray ``.checkpoint.npz.*.tmp`` file, which the next save removes; the same
+holds for :func:`atomic_write_text`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ def atomic_write_text(path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _remove_stale_temporaries(path)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove ``.NAME.*.tmp`` files that a process killed mid-write left beside ``path``."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def save_checkpoint(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -59,8 +67,7 @@ def save_checkpoint(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a run killed mid-write
-        stale.unlink(missing_ok=True)
+    _remove_stale_temporaries(path)
 
 
 def _fsync_dir(folder: Path) -> None:
