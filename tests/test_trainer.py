@@ -152,7 +152,7 @@ def test_progress_bar_shows_epoch_loss_accuracy_and_is_silent_off_a_terminal():
     shown = io.StringIO()
     fit(SPEC, toy_data(), cfg(epochs=2), callbacks=[ProgressBar(file=shown, disable=False)])
     text = shown.getvalue()
-    assert "epoch=2" in text and "loss=" in text and "acc=" in text and "16/16" in text
+    assert "epoch=2/2" in text and "loss=" in text and "acc=" in text and "16/16" in text
     logged = io.StringIO()
     fit(SPEC, toy_data(), cfg(epochs=2), callbacks=[EpochLogger(file=logged)])
     lines = logged.getvalue().strip().splitlines()

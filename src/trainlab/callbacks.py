@@ -22,7 +22,10 @@ def format_record(record: dict) -> str:
 
 
 class ProgressBar:
-    """A tqdm bar over all updates with epoch, last loss and validation (or train) accuracy."""
+    """A tqdm bar over all updates with the epoch, the loss and the validation (else train) accuracy.
+
+    ``disable=None`` (default): shown on a terminal only, so nothing is written off a terminal.
+    """
 
     def __init__(self, file=None, disable=None):
         self.file = file if file is not None else sys.stderr
@@ -33,17 +36,27 @@ class ProgressBar:
         total = trainer.config.epochs * trainer.iters_per_epoch
         self.bar = tqdm(total=total, initial=trainer.epoch * trainer.iters_per_epoch, unit="step",
                         file=self.file, disable=self.disable, dynamic_ncols=True, leave=True)
+        self.acc = None
+        last = trainer.history.last
+        if last:  # resumed: show where it stands
+            self.acc = last.get("val_acc", last.get("train_acc"))
+
+    def _show(self, trainer, epoch, loss, refresh=True):
+        shown = {"epoch": f"{epoch}/{trainer.config.epochs}", "loss": f"{loss:.4f}"}
+        if self.acc is not None:
+            shown["acc"] = f"{self.acc:.4f}"
+        self.bar.set_postfix(shown, refresh=refresh)
 
     def on_step_end(self, trainer, loss):
         self.bar.update(1)
         if self.bar.n % 20 == 0:
-            self.bar.set_postfix(epoch=trainer.epoch + 1, loss=f"{loss:.4f}", refresh=False)
+            self._show(trainer, trainer.epoch + 1, loss, refresh=False)
 
     def on_epoch_end(self, trainer, record):
         if self.bar is None:
             return
-        acc = record.get("val_acc", record.get("train_acc"))
-        self.bar.set_postfix(epoch=record["epoch"], loss=f"{record['train_loss']:.4f}", acc=f"{acc:.4f}")
+        self.acc = record.get("val_acc", record.get("train_acc"))
+        self._show(trainer, record["epoch"], record["train_loss"])
 
     def on_train_end(self, trainer):
         if self.bar is not None:
