@@ -28,7 +28,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from ..checkpoint import CHECKPOINT_NAME, atomic_write_text, load_checkpoint
+from ..checkpoint import CHECKPOINT_NAME, atomic_write_text
 from ..cli import UsageError
 from ..init import ALIASES, BOOK_ALIASES, INITIALIZERS, resolve_init
 from ..layers import ACTIVATIONS, BN_CONVENTIONS, DROPOUT_CONVENTIONS
