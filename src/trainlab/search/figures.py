@@ -1,0 +1,93 @@
+"""The search's figures: the book's top-20 curve grid and a scatter of two parameters with each stage's box."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["curve_grid", "scatter", "make_figures"]
+
+
+def curve_grid(trials: list[dict], k: int = 20):
+    """The book's plot: the top ``k`` trials in 4×5, validation solid, train dashed, ylim (0, 1)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .results import ranked
+
+    rows = ranked(trials)[:k]
+    fig, axes = plt.subplots(4, 5, figsize=(10, 8), sharey=True)
+    for i, ax in enumerate(axes.flat):
+        ax.set_ylim(0, 1)
+        ax.set_xticks([])
+        if i % 5:
+            ax.tick_params(labelleft=False)
+        if i >= len(rows):
+            ax.axis("off")
+            continue
+        t = rows[i]
+        x = range(1, len(t["val_curve"]) + 1)
+        ax.plot(x, t["val_curve"], "-", lw=1.2)
+        ax.plot(x, t["train_curve"], "--", lw=1.0)
+        ax.set_title(f"Best-{i + 1} ({t['value']:.2f})", fontsize=8)
+    fig.suptitle("top trials: validation (solid), train (dashed)")
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.03, top=0.92, wspace=0.15, hspace=0.3)
+    return fig
+
+
+def _axes_params(config):
+    names = [n for n, p in config.space.items() if p.type != "choice"]
+    if "lr" in names and "weight_decay" in names:
+        return "lr", "weight_decay"
+    return tuple(names[:2]) if len(names) >= 2 else None
+
+
+def scatter(config, trials: list[dict], stages: list[dict]):
+    """Two parameters (lr × weight decay when searched) coloured by validation accuracy, stage boxes drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    pair = _axes_params(config)
+    if pair is None:
+        return None
+    px, py = pair
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    pts = [t for t in trials if px in t["params"] and py in t["params"] and not t["interrupted"]]
+    done = [t for t in pts if t["state"] == "COMPLETE"]
+    other = [t for t in pts if t["state"] != "COMPLETE"]
+    if done:
+        sc = ax.scatter([t["params"][px] for t in done], [t["params"][py] for t in done],
+                        c=[t["value"] for t in done], cmap="viridis", vmin=0, vmax=1, s=28, edgecolors="k",
+                        linewidths=0.3)
+        fig.colorbar(sc, ax=ax, label="validation accuracy")
+    if other:
+        ax.scatter([t["params"][px] for t in other], [t["params"][py] for t in other], marker="x", c="grey",
+                   s=22, label="pruned / failed")
+        ax.legend(loc="lower left", fontsize=8)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, st in enumerate(stages):
+        rx, ry = st["ranges"][px], st["ranges"][py]
+        ax.add_patch(Rectangle((rx["low"], ry["low"]), rx["high"] - rx["low"], ry["high"] - ry["low"], fill=False,
+                               lw=1.5, ls="--", ec=colors[i % len(colors)], label=f"stage {st['stage']}"))
+        ax.annotate(f"stage {st['stage']}", (rx["low"], ry["high"]), fontsize=8, color=colors[i % len(colors)],
+                    va="bottom")
+    if config.space[px].log:
+        ax.set_xscale("log")
+    if config.space[py].log:
+        ax.set_yscale("log")
+    ax.set_xlabel(px.replace("_", " "))
+    ax.set_ylabel(py.replace("_", " "))
+    ax.set_title("trials by validation accuracy, with each stage's ranges")
+    return fig
+
+
+def make_figures(config, trials: list[dict], stages: list[dict]) -> dict:
+    figs = {"top20_curves": curve_grid(trials)}
+    sc = scatter(config, trials, stages)
+    if sc is not None:
+        figs["scatter"] = sc
+    return figs

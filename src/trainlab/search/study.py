@@ -1,0 +1,264 @@
+"""The study: Optuna storage, samplers, pruners, and the staged search loop with resume.
+
+Storage: ``RUN_DIR/study.journal``, Optuna's ``JournalStorage`` over a ``JournalFileBackend``: an
+append-only log, safe across processes (file lock) and against a kill at any moment (a torn last
+record is ignored on replay).
+
+The search process asks and tells. Each trial carries ``user_attrs`` ``stage`` and ``index`` (its
+place in the stage's plan), its per-epoch validation/training accuracy, the epochs trained, the
+epoch it was pruned at and, for a failed trial, ``fail_reason``.
+
+Samplers (seeded):
+
+* ``random`` (the book's): each stage's trials are drawn up front in the search process with
+  ``RandomSampler(seed = f(seed, stage))`` over the stage's ranges and enqueued in plan order, so the
+  same seed gives the same trials whatever the number of workers or executor, and after a resume.
+* ``tpe``: ``TPESampler(seed)`` asked one trial at a time. With one worker the same seed gives the
+  same trials (TPE depends only on the finished trials, which are deterministic); with several
+  workers TPE sees whichever trials finished first (constant liar for the running ones), so the
+  trials depend on timing; after a resume the sampler's random state starts afresh.
+
+Resume: a trial that was RUNNING (or WAITING) when the search was killed is marked FAIL with
+``fail_reason`` "interrupted …" and ``interrupted`` = True, and its plan slot runs again as a new
+trial; finished trials (complete, pruned, or failed by divergence) are kept and never repeated.
+Narrowed ranges are recomputed from the finished stages, which gives the same ranges.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .narrowing import narrow
+from .space import Param, SearchConfig
+
+__all__ = ["open_study", "make_pruner", "make_sampler", "Search", "STUDY_NAME", "JOURNAL_NAME", "trial_rows"]
+
+STUDY_NAME = "trainlab-search"
+JOURNAL_NAME = "study.journal"
+_OPEN: dict = {}
+
+
+def make_pruner(name: str, epochs: int):
+    import optuna
+
+    first = max(1, epochs // 10)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=first)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=first, reduction_factor=3)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=first, max_resource=max(epochs, first + 1),
+                                              reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def make_sampler(name: str, seed: int):
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def _storage(journal: str):
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(str(journal)))
+
+
+def open_study(journal, study_name=STUDY_NAME, pruner="none", pruner_args=None, sampler=None, create=False):
+    """The study in ``journal`` (created with ``create``); cached per process for worker reuse."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    key = (str(journal), study_name, pruner, tuple(sorted((pruner_args or {}).items())))
+    if not create and sampler is None and key in _OPEN:
+        return _OPEN[key]
+    storage = _storage(journal)
+    pr = make_pruner(pruner, **(pruner_args or {"epochs": 50}))
+    if create:
+        study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize",
+                                    sampler=sampler, pruner=pr, load_if_exists=True)
+    else:
+        study = optuna.load_study(storage=storage, study_name=study_name, sampler=sampler, pruner=pr)
+    if sampler is None:
+        _OPEN[key] = study
+    return study
+
+
+def _stage_seed(seed: int, stage: int) -> int:
+    return int(np.random.SeedSequence([seed, stage]).generate_state(1)[0])
+
+
+def plan_stage(space: dict[str, Param], n: int, seed: int, stage: int) -> list[dict]:
+    """``n`` parameter sets drawn with Optuna's seeded RandomSampler over ``space``."""
+    import optuna
+
+    scratch = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=_stage_seed(seed, stage)))
+    dists = {name: p.distribution() for name, p in space.items()}
+    return [dict(scratch.ask(dists).params) for _ in range(n)]
+
+
+def trial_rows(study) -> list[dict]:
+    """Every trial of the study as a plain dict (params, curves, state, stage, failure reason)."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        ua = t.user_attrs
+        rows.append({
+            "number": t.number,
+            "stage": ua.get("stage"),
+            "index": ua.get("index"),
+            "state": t.state.name,
+            "value": t.value if t.state.name == "COMPLETE" else None,
+            "params": dict(t.params),
+            "val_curve": ua.get("val_curve", [t.intermediate_values[k] for k in sorted(t.intermediate_values)]),
+            "train_curve": ua.get("train_curve", []),
+            "epochs_trained": ua.get("epochs_trained", len(t.intermediate_values)),
+            "pruned_epoch": ua.get("pruned_epoch"),
+            "fail_reason": ua.get("fail_reason", ""),
+            "interrupted": bool(ua.get("interrupted", False)),
+            "seconds": ua.get("seconds"),
+        })
+    return rows
+
+
+class Search:
+    """Runs the staged search of ``config`` into ``run_dir`` with ``executor``."""
+
+    def __init__(self, config: SearchConfig, run_dir, executor, log=print, verbose=True):
+        self.config, self.run_dir, self.executor = config, Path(run_dir), executor
+        self.log, self.verbose = log, verbose
+        self.journal = self.run_dir / JOURNAL_NAME
+        self.epochs = int(config.training.get("epochs", 20))
+        self.pruner_args = {"epochs": self.epochs}
+        self.study = open_study(self.journal, pruner=config.pruner, pruner_args=self.pruner_args,
+                                sampler=make_sampler(config.sampler, config.seed), create=True)
+        self.stages: list[dict] = []
+        self.repaired: list[int] = []
+
+    # -- resume -----------------------------------------------------------------------------------
+    def repair(self) -> list[int]:
+        """Mark trials left RUNNING/WAITING by a killed search as failed (their slots run again)."""
+        from optuna.trial import TrialState
+
+        storage = self.study._storage
+        fixed = []
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+            storage.set_trial_user_attr(t._trial_id, "fail_reason",
+                                        "interrupted: the search was killed while this trial ran; it ran again")
+            storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            fixed.append(t.number)
+        self.repaired = fixed
+        return fixed
+
+    def _finished(self, stage: int) -> dict[int, dict]:
+        out = {}
+        for row in trial_rows(self.study):
+            if row["stage"] == stage and row["state"] in ("COMPLETE", "PRUNED", "FAIL") and not row["interrupted"]:
+                out.setdefault(row["index"], row)
+        return out
+
+    # -- one trial ----------------------------------------------------------------------------------
+    def _ask(self, stage: int, index: int, space: dict[str, Param], plan):
+        if plan is not None:
+            self.study.enqueue_trial(plan[index], user_attrs={"stage": stage, "index": index})
+            trial = self.study.ask()
+        else:
+            trial = self.study.ask()
+            trial.set_user_attr("stage", stage)
+            trial.set_user_attr("index", index)
+        params = {name: p.suggest(trial) for name, p in space.items()}
+        return trial, params
+
+    def _task(self, trial, params) -> dict:
+        task = {"config": self.config.to_dict(), "params": params, "number": trial.number}
+        if self.executor.reports and not getattr(self.executor, "in_process", False):
+            task["report"] = {"journal": str(self.journal), "study_name": STUDY_NAME,
+                              "pruner": self.config.pruner, "pruner_args": self.pruner_args,
+                              "trial_id": trial._trial_id}
+        return task
+
+    def _tell(self, trial, result: dict) -> dict:
+        from optuna.trial import TrialState
+
+        if not self.executor.reports:  # the curve was computed remotely: record it now
+            for epoch, v in enumerate(result["val_curve"], start=1):
+                if math.isfinite(v):
+                    trial.report(v, step=epoch)
+        for key in ("val_curve", "train_curve"):
+            trial.set_user_attr(key, [float(v) for v in result[key]])
+        trial.set_user_attr("epochs_trained", result["epochs"])
+        trial.set_user_attr("seconds", round(result["seconds"], 3))
+        if result["state"] == "complete" and not math.isfinite(result["value"]):
+            result = {**result, "state": "failed", "reason": f"validation accuracy is {result['value']}"}
+        if result["state"] == "complete":
+            self.study.tell(trial, result["value"])
+        elif result["state"] == "pruned":
+            trial.set_user_attr("pruned_epoch", result["pruned_epoch"])
+            self.study.tell(trial, state=TrialState.PRUNED)
+        else:
+            trial.set_user_attr("fail_reason", result["reason"])
+            self.study.tell(trial, state=TrialState.FAIL)
+        return result
+
+    def _describe(self, number, stage, params, result) -> str:
+        from .results import format_params
+
+        if result["state"] == "complete":
+            head = f"val acc:{result['value']:.3f}"
+        elif result["state"] == "pruned":
+            head = f"pruned at epoch {result['pruned_epoch']}"
+        else:
+            head = f"failed ({result['reason'][:60]})"
+        return f"trial {number:3d} [stage {stage + 1}] {head} | {format_params(params)}"
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    def run(self) -> list[dict]:
+        config = self.config
+        space = dict(config.space)
+        if getattr(self.executor, "in_process", False):
+            from .objective import OptunaReporter
+
+            self.executor.reporter_factory = lambda task: OptunaReporter(self._live[task["number"]])
+        self._live = {}
+        counts = config.stage_counts()
+        for stage, n in enumerate(counts):
+            self.log(f"stage {stage + 1}/{len(counts)}: {n} trials over " + "; ".join(p.describe() for p in space.values()))
+            plan = plan_stage(space, n, config.seed, stage) if config.sampler == "random" else None
+            done = self._finished(stage)
+            todo = [i for i in range(n) if i not in done]
+            if done:
+                self.log(f"  {len(done)} trial(s) of this stage already finished; running {len(todo)}")
+            in_flight = {}
+            while todo or in_flight:
+                while todo and len(in_flight) < self.executor.capacity:
+                    index = todo.pop(0)
+                    trial, params = self._ask(stage, index, space, plan)
+                    self._live[trial.number] = trial
+                    in_flight[self.executor.submit(self._task(trial, params))] = (trial, params)
+                for fut in self.executor.wait(list(in_flight)):
+                    trial, params = in_flight.pop(fut)
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # a worker crash: the trial fails, the search goes on
+                        result = {"state": "failed", "reason": f"worker error: {type(exc).__name__}: {exc}",
+                                  "value": None, "val_curve": [], "train_curve": [], "epochs": 0,
+                                  "pruned_epoch": None, "seconds": 0.0}
+                    result = self._tell(trial, result)
+                    self._live.pop(trial.number, None)
+                    if self.verbose:
+                        self.log("  " + self._describe(trial.number, stage, params, result))
+            rows = [r for r in trial_rows(self.study) if r["stage"] == stage and not r["interrupted"]]
+            record = {"stage": stage + 1, "n_trials": n, "ranges": {k: p.to_dict() for k, p in space.items()},
+                      "trials": [r["number"] for r in rows]}
+            if stage < len(counts) - 1:
+                space, top = narrow(space, config.space, rows, config.top_fraction, config.margin)
+                record["top_trials"] = top
+                record["next_ranges"] = {k: p.to_dict() for k, p in space.items()}
+            self.stages.append(record)
+        return trial_rows(self.study)
