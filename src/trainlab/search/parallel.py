@@ -96,7 +96,8 @@ class DaskExecutor:
     def wait(self, futures):
         from distributed import wait
 
-        done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
+        with self.client.as_current():
+            done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
         return list(done)
 
     def close(self):
