@@ -302,24 +302,41 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method), initializer=_limit_threads)
 
 
+def _one_blas_thread():
+    """One BLAS thread in this process too: these matrices are small, and extra threads only contend."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+def _run_sequential(tasks, runs, finished) -> None:
+    for name, seed in tasks:
+        run = runs[name]
+        start = time.perf_counter()
+        try:
+            result, seconds = _run_seed_task(name, run.config, seed)
+            run.seed_done(seed, result, seconds)
+        except Exception:
+            run.seed_done(seed, None, time.perf_counter() - start, traceback.format_exc())
+        if run.complete:
+            finished[name] = run.finish()
+
+
 def _execute(plan: list[tuple[str, int, Path, dict]], workers: int, progress: bool) -> dict[str, dict]:
     """Run every (name, seeds, run_dir, config) of ``plan``; returns {name: result} in plan order."""
     runs = {name: _Run(name, n, run_dir, config, progress) for name, n, run_dir, config in plan}
     finished: dict[str, dict] = {}
     tasks = [(name, seed) for name, n, _, _ in plan for seed in range(n)]
     if workers <= 1 or len(tasks) <= 1:
-        for name, seed in tasks:
-            run = runs[name]
-            start = time.perf_counter()
-            try:
-                result, seconds = _run_seed_task(name, run.config, seed)
-                run.seed_done(seed, result, seconds)
-            except Exception:
-                run.seed_done(seed, None, time.perf_counter() - start, traceback.format_exc())
-            if run.complete:
-                finished[name] = run.finish()
+        with _one_blas_thread():
+            _run_sequential(tasks, runs, finished)
     else:
-        # the slowest experiments (most seeds first within plan order) start first
+        # tasks are queued in plan order; each experiment is finished as soon as its last seed is back
         with _pool(min(workers, len(tasks))) as pool:
             pending = {}
             for name, seed in tasks:
