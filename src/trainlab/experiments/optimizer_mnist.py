@@ -1,0 +1,244 @@
+"""Optimizers on MNIST (book §6.1.8, Fig. 6-9; ``optimizer_compare_mnist.py``).
+
+784-[100]*4-10, ReLU, He init, batch 128, 2000 iterations, one network per optimizer, all with the
+same initial weights (drawn once per seed: a paired comparison; the book draws each net afresh) and
+the **same mini-batch each iteration** (drawn with replacement from the 60000 training images, as the
+book's ``np.random.choice``, from the seed's data stream). Optimizers are TrainLab's in the book's
+convention with the book's defaults (SGD/Momentum/AdaGrad/RMSProp/Nesterov lr 0.01, momentum 0.9,
+Adam lr 0.001, β 0.9/0.999); RMSProp and Nesterov are extra curves (the book comments RMSProp out).
+
+Recorded loss: the **pre-update** mini-batch loss (the loss ``gradient`` computes anyway), not the
+book's post-update loss, which costs one more forward pass per net and iteration; after smoothing the
+two differ by one update's worth (``--set recorded_loss=post`` gives the book's). Curves are smoothed
+with the book's ``smooth_curve`` per seed, then averaged (band: min–max over seeds). "Final" loss =
+the mean of the smoothed curve over the last 100 iterations (1900–1999, the book's last printout).
+Test accuracy after training is on the full 10000-image test set (one forward pass per net).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..model import MLP, ModelSpec
+from ..optim import make_optimizer
+from ..seeding import spawn_streams
+from .base import Claim, Experiment
+from .curves import as_list, mean_band, smooth_curve
+
+LABELS = {"sgd": "SGD", "momentum": "Momentum", "adagrad": "AdaGrad", "adam": "Adam", "rmsprop": "RMSProp",
+          "nesterov": "Nesterov"}
+MARKERS = {"sgd": "o", "momentum": "x", "adagrad": "s", "adam": "D", "rmsprop": "^", "nesterov": "v"}
+BOOK_FOUR = ("sgd", "momentum", "adagrad", "adam")
+
+
+@functools.lru_cache(maxsize=1)
+def mnist():
+    """((x_train, t_train), (x_test, t_test)), float32 in [0, 1], loaded once per process."""
+    from ..data import load_mnist
+
+    return load_mnist()
+
+
+def train_same_batches(nets: dict, x, t, iterations: int, batch_size: int, rng: np.random.Generator,
+                       record: str = "pre") -> dict[str, np.ndarray]:
+    """Train every ``(model, optimizer)`` of ``nets`` on the same with-replacement batch each iteration.
+
+    Returns the per-iteration mini-batch loss of each net: before its update (``record='pre'``) or
+    after it on the same batch, in inference mode (``'post'``, the book's). NaN stays NaN (a diverged
+    net keeps producing NaN; it is not stopped, so the other nets still see the same batches).
+    """
+    if record not in ("pre", "post"):
+        raise ValueError(f"recorded_loss must be 'pre' or 'post', got {record!r}")
+    n = x.shape[0]
+    losses = {name: np.empty(iterations) for name in nets}
+    with np.errstate(all="ignore"):
+        for it in range(iterations):
+            idx = rng.integers(0, n, size=batch_size)
+            xb, tb = x[idx], t[idx]
+            for name, (model, opt) in nets.items():
+                loss = model.gradient(xb, tb, check=False)
+                opt.step()
+                if record == "post":
+                    loss = model.loss(xb, tb, check=False)
+                losses[name][it] = loss
+    return losses
+
+
+def smoothed_summary(runs: list[dict], names, key: str = "loss", window: int = 100,
+                     at=(0, 100, 500, 1000, 1900)) -> dict:
+    """Per name: smoothed mean/band over seeds, final (mean of the last ``window`` smoothed points), values at ``at``."""
+    out = {}
+    for name in names:
+        smoothed = np.array([smooth_curve(r[key][name]) for r in runs])
+        band = mean_band(smoothed)
+        finals = [float(np.mean(s[-window:])) for s in smoothed]
+        mean = np.asarray(band["mean"])
+        out[name] = {
+            "smoothed": band,
+            "final_per_seed": finals,
+            "final": float(np.mean(finals)),
+            "at": {str(i): float(mean[i]) for i in at if i < len(mean)},
+        }
+    return out
+
+
+def loss_figure(config, summary, names, title, ylim=(0, 1), labels=LABELS, markers=MARKERS):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.6), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    for name in names:
+        s = summary[name]["smoothed"]
+        mean = np.asarray(s["mean"], dtype=float)
+        x = np.arange(len(mean))
+        line, = ax.plot(x, mean, marker=markers.get(name), markevery=100, markersize=5,
+                        label=f"{labels.get(name, name)} ({summary[name]['final']:.3f})")
+        if s["n"] > 1:
+            ax.fill_between(x, s["lo"], s["hi"], color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("iterations")
+    ax.set_ylabel("loss (smoothed)")
+    ax.set_ylim(*ylim)
+    ax.legend(title="final smoothed loss")
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+class OptimizerMnist(Experiment):
+    name = "optimizer-mnist"
+    title = "Optimizers on MNIST: SGD vs Momentum, AdaGrad, Adam (+RMSProp, Nesterov)"
+    book_section = "§6.1.8, Fig. 6-9"
+    config = {
+        "hidden_sizes": [100, 100, 100, 100],
+        "activation": "relu",
+        "init": "he",
+        "batch_size": 128,
+        "iterations": 2000,
+        "optimizers": ["sgd", "momentum", "adagrad", "adam", "rmsprop", "nesterov"],
+        "convention": "book",
+        "lr_sgd": 0.01,
+        "lr_momentum": 0.01,
+        "lr_adagrad": 0.01,
+        "lr_adam": 0.001,
+        "lr_rmsprop": 0.01,
+        "lr_nesterov": 0.01,
+        "recorded_loss": "pre",
+        "final_window": 100,
+        "others_below": 0.1,  # "Momentum, AdaGrad and Adam all end below this" (book ~0.02–0.05, SGD ~0.15–0.3)
+        "test_samples": 10000,
+        "dtype": "float32",
+    }
+    reduced = {"iterations": 300, "hidden_sizes": [50, 50], "test_samples": 2000,
+               "optimizers": ["sgd", "momentum", "adagrad", "adam"]}
+    default_seeds = 3  # ~20 s of one core per seed: 3 seeds give a band within the run-all budget
+    book = {
+        "source": "JP-notebook run (one unseeded run, post-update loss on the current batch, unsmoothed)",
+        "loss_at": {
+            "0": {"SGD": 2.41, "Momentum": 2.41, "AdaGrad": 2.40, "Adam": 2.19},
+            "100": {"SGD": 1.48, "Momentum": 0.42, "AdaGrad": 0.19, "Adam": 0.34},
+            "500": {"SGD": 0.29, "Momentum": 0.12, "AdaGrad": 0.04, "Adam": 0.07},
+            "1000": {"SGD": 0.18, "Momentum": 0.04, "AdaGrad": 0.02, "Adam": 0.03},
+            "1900": {"SGD": 0.15, "Momentum": 0.05, "AdaGrad": 0.016, "Adam": 0.03},
+        },
+        "claims": "SGD is slowest; the other three are about equally fast, AdaGrad slightly faster; "
+                  "by iteration 1000–2000 ~0.02–0.05 (Momentum/AdaGrad/Adam) vs ~0.15–0.3 (SGD).",
+    }
+
+    def run_seed(self, config: dict, seed: int) -> dict:
+        (x, t), (xt, tt) = mnist()
+        dtype = np.dtype(config["dtype"])
+        x, xt = x.astype(dtype, copy=False), xt.astype(dtype, copy=False)
+        streams = spawn_streams(seed)
+        spec = ModelSpec(hidden_sizes=tuple(config["hidden_sizes"]), activation=config["activation"],
+                         init=config["init"], dtype=config["dtype"])
+        init_state = MLP(spec, rng=streams["init"]).state_dict()
+        nets = {}
+        for name in config["optimizers"]:
+            model = MLP(spec, rng=0)
+            model.load_state_dict(init_state)
+            nets[name] = (model, make_optimizer(name, model.params, config["convention"], lr=config[f"lr_{name}"]))
+        losses = train_same_batches(nets, x, t, int(config["iterations"]), int(config["batch_size"]),
+                                    streams["data"], config["recorded_loss"])
+        k = int(config["test_samples"])
+        test_acc = {}
+        with np.errstate(all="ignore"):
+            for name, (model, _) in nets.items():
+                test_acc[name] = model.accuracy(xt[:k], tt[:k])
+        return {"loss": {name: as_list(v, 6) for name, v in losses.items()}, "test_acc": test_acc}
+
+    def summarize(self, config: dict, runs: list[dict]) -> dict:
+        names = config["optimizers"]
+        at = tuple(i for i in (0, 100, 500, 1000, 1900) if i < int(config["iterations"]))
+        per = smoothed_summary(runs, names, window=int(config["final_window"]), at=at)
+        for name in names:
+            accs = [r["test_acc"][name] for r in runs]
+            per[name]["test_acc_per_seed"] = accs
+            per[name]["test_acc"] = float(np.mean(accs))
+            per[name]["lr"] = config[f"lr_{name}"]
+        return {"optimizers": per, "seeds": len(runs)}
+
+    def claims(self, config: dict, summary: dict, runs: list[dict]) -> list[Claim]:
+        s = summary["optimizers"]
+        four = [n for n in BOOK_FOUR if n in s]
+        claims = []
+        final = {LABELS[n]: s[n]["final"] for n in four}
+        finals_txt = ", ".join(f"{k} {v:.3f}" for k, v in final.items())
+        window = int(config["final_window"])
+        if "sgd" in s and len(four) > 1:
+            others = [n for n in four if n != "sgd"]
+            claims.append(Claim(
+                "SGD ends with the highest loss of the four",
+                all(s["sgd"]["final"] > s[n]["final"] for n in others),
+                f"final smoothed loss (mean of the last {window} iterations, mean over {summary['seeds']} "
+                f"seed(s)): {finals_txt}",
+                {"final": final},
+            ))
+        x = float(config["others_below"])
+        rest = [n for n in ("momentum", "adagrad", "adam") if n in s]
+        if rest:
+            rest_txt = ", ".join(f"{LABELS[n]} {s[n]['final']:.3f}" for n in rest)
+            sgd_txt = f"; SGD {s['sgd']['final']:.3f}, book ~0.15–0.3" if "sgd" in s else ""
+            claims.append(Claim(
+                f"{', '.join(LABELS[n] for n in rest)} all end below {x}",
+                all(s[n]["final"] < x for n in rest),
+                f"final smoothed loss: {rest_txt} (book ~0.02–0.05{sgd_txt})",
+                {"final": {LABELS[n]: s[n]["final"] for n in rest}, "threshold": x},
+            ))
+        if "sgd" in s and rest and "500" in s["sgd"]["at"]:
+            at500 = {LABELS[n]: s[n]["at"]["500"] for n in ["sgd", *rest]}
+            claims.append(Claim(
+                "SGD is the slowest: highest smoothed loss at iteration 500",
+                all(s["sgd"]["at"]["500"] > s[n]["at"]["500"] for n in rest),
+                "smoothed loss at iteration 500: " + ", ".join(f"{k} {v:.3f}" for k, v in at500.items())
+                + " (book, raw batch loss: SGD 0.29, Momentum 0.12, AdaGrad 0.04, Adam 0.07)",
+                {"at_500": at500},
+            ))
+        return claims
+
+    def figures(self, config: dict, summary: dict, runs: list[dict]) -> dict:
+        from matplotlib.figure import Figure
+
+        s = summary["optimizers"]
+        names = config["optimizers"]
+        fig = loss_figure(config, s, names,
+                          f"784-{'-'.join(map(str, config['hidden_sizes']))}-10 ReLU/He, batch {config['batch_size']}, "
+                          f"same batches; {config['recorded_loss']}-update loss, mean of {summary['seeds']} seed(s), "
+                          f"band min–max")
+        fig2 = Figure(figsize=(6.4, 3.8), layout="constrained")
+        ax = fig2.add_subplot(1, 1, 1)
+        accs = [s[n]["test_acc"] for n in names]
+        bars = ax.bar([LABELS[n] for n in names], accs, color=[f"C{i}" for i in range(len(names))])
+        for b, n in zip(bars, names):
+            per = s[n]["test_acc_per_seed"]
+            ax.plot([b.get_x() + b.get_width() / 2] * len(per), per, "k.", markersize=4)
+            ax.text(b.get_x() + b.get_width() / 2, b.get_height() + 0.005, f"{s[n]['test_acc']:.3f}",
+                    ha="center", va="bottom", fontsize=8)
+        lo = max(0.0, min(min(s[n]["test_acc_per_seed"]) for n in names) - 0.05)
+        ax.set_ylim(lo, 1.0)
+        ax.set_ylabel(f"test accuracy (first {config['test_samples']} test images)")
+        ax.set_title(f"After {config['iterations']} iterations (dots: seeds)", fontsize=10)
+        return {"loss": fig, "test_accuracy": fig2}
+
+
+EXPERIMENT = OptimizerMnist()
