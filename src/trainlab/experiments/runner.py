@@ -283,9 +283,11 @@ def _save_figures(figures: dict, folder: Path) -> list[str]:
     written = []
     for fname, fig in (figures or {}).items():
         try:
+            # a figure with a layout engine (constrained/tight) is laid out already; 'tight' bbox would draw it twice
+            bbox = None if fig.get_layout_engine() is not None else "tight"
             for ext in ("png", "svg"):
                 tmp = folder / f".{fname}.tmp.{ext}"
-                fig.savefig(tmp, format=ext, dpi=110 if ext == "png" else None, bbox_inches="tight")
+                fig.savefig(tmp, format=ext, dpi=110 if ext == "png" else None, bbox_inches=bbox)
                 os.replace(tmp, folder / f"{fname}.{ext}")
             written.append(fname)
         finally:
