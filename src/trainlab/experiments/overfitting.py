@@ -22,8 +22,9 @@ import numpy as np
 from ..model import ModelSpec
 from ..trainer import Data, TrainConfig, fit
 from .base import Claim, Experiment
+from .curves import mean_band
 
-__all__ = ["EXPERIMENT", "Overfitting", "mnist", "train_small_net", "curve_stats", "accuracy_panel"]
+__all__ = ["EXPERIMENT", "Overfitting", "mnist", "train_small_net", "curve_stats", "accuracy_panel", "book_table"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,9 +78,8 @@ def train_small_net(config: dict, seed: int, *, weight_decay: float = 0.0, dropo
 
 
 def curve_stats(curves: list[list[float]]) -> dict:
-    """Mean and min–max band over seeds of equally long curves."""
-    a = np.asarray(curves, dtype=float)
-    return {"mean": _r(a.mean(axis=0)), "low": _r(a.min(axis=0)), "high": _r(a.max(axis=0))}
+    """Mean and min–max band (``lo``/``hi``) over seeds of equally long curves."""
+    return mean_band(curves, band="minmax")
 
 
 def final_stats(values: list[float]) -> dict:
@@ -100,6 +100,31 @@ def summarize_variant(records: list[dict]) -> dict:
     return out
 
 
+def book_table(title: str, book_rows: dict, book_label: str, variants: dict, ours: list, epochs: dict) -> dict:
+    """A table: epoch | the book's train/test | ours train/test per variant. ``epochs``: book epoch → our record."""
+    def pair(a, b):
+        return f"{a:.3f} / {b:.3f}" if a is not None and b is not None else "–"
+
+    rows = []
+    for book_epoch, ours_epoch in epochs.items():
+        b = book_rows.get(f"epoch {book_epoch}")
+        row = [str(book_epoch), pair(*b) if b else "–"]
+        for key, _ in ours:
+            v = variants.get(key)
+            if v is None or ours_epoch >= len(v["epoch"]):
+                row.append("–")
+                continue
+            test = v["test_acc"]["mean"][ours_epoch] if "test_acc" in v else None
+            row.append(pair(v["train_acc"]["mean"][ours_epoch], test))
+        rows.append(row)
+    final = ["final (all 10,000)", "–"]
+    for key, _ in ours:
+        v = variants.get(key)
+        final.append(pair(v["final_train_acc"]["mean"], v["final_test_acc"]["mean"]) if v else "–")
+    rows.append(final)
+    return {"title": title, "columns": ["epoch", book_label] + [label for _, label in ours], "rows": rows}
+
+
 def accuracy_panel(ax, variant: dict, title: str, n_seeds: int) -> None:
     """The book's plot: train 'o' and test 's' (markevery 10), ylim (0, 1); band = min–max over seeds."""
     x = variant["epoch"]
@@ -111,7 +136,7 @@ def accuracy_panel(ax, variant: dict, title: str, n_seeds: int) -> None:
             label += f" (first {variant['test_curve_samples']} test images)"
         (line,) = ax.plot(x, s["mean"], marker=marker, markevery=10, markersize=4, label=label)
         if n_seeds > 1:
-            ax.fill_between(x, s["low"], s["high"], color=line.get_color(), alpha=0.2, linewidth=0)
+            ax.fill_between(x, s["lo"], s["hi"], color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_ylim(0, 1)
     ax.set_xlabel("epochs")
     ax.set_ylabel("accuracy")
@@ -137,7 +162,7 @@ class Overfitting(Experiment):
         "dtype": "float32",
         "large_gap": 0.15,              # what "a large gap" means: final train − test ≥ this
     }
-    reduced = {"epochs": 60, "curve_test_samples": 500}
+    reduced = {"epochs": 50, "curve_test_samples": 300}  # tests: 2 nets × 150 updates
     #: one seed is ~2 × 3 s; 3 seeds give a band and stay inside the run-all budget
     default_seeds = 3
     book = {
@@ -170,6 +195,11 @@ class Overfitting(Experiment):
             summary["ours_lambda_0.1"] = {
                 f"epoch {e}": [v["train_acc"]["mean"][e], v["test_acc"]["mean"][e] if "test_acc" in v else None]
                 for e in (0, 50, 100, 150, 200) if e < len(v["epoch"])}
+            summary["tables"] = [book_table(
+                f"train / test accuracy at the epochs the book's run printed (ours: mean of {len(runs)} seed(s); "
+                f"test on the first {v['test_curve_samples']} test images, final row on all 10,000)",
+                self.book["lambda_0.1"], "book λ=0.1", variants, [(key, "ours λ=0.1"), (self.key(0.0), "ours λ=0")],
+                {e: e for e in (0, 50, 100, 150, 200)})]
         return summary
 
     def claims(self, config: dict, summary: dict, runs: list[dict]) -> list[Claim]:
