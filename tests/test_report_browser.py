@@ -1,0 +1,276 @@
+"""Open the report in headless Chromium and check it as a browser sees it.
+
+How: Chromium (Debian's ``chromium`` at /usr/bin/chromium) is started headless with
+``--remote-debugging-port=0``; it writes the chosen port to ``DevToolsActivePort`` in its profile
+folder. A tiny standard-library WebSocket client (below) speaks the DevTools protocol to one page:
+it enables Runtime, Log and Page, navigates to the report's file:// URL, waits for the load event,
+then evaluates a script in the page (the report itself has none) that lists every <img> with its
+``complete`` flag and ``naturalWidth``. Every image must have decoded (naturalWidth > 0) and no
+console error, uncaught exception or error log entry may appear. A full-page screenshot is saved to
+``/tmp/trainlab-report-screenshot.png`` for a person to look at.
+
+Skips (with the reason) only when /usr/bin/chromium is absent.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from trainlab.report import write_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path("/tmp/trainlab-report-screenshot.png")
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="/usr/bin/chromium is absent (install Debian's 'chromium' package)")
+
+
+# -- a minimal WebSocket client (RFC 6455, text frames, client-side masking) -------------------------
+class WebSocket:
+    def __init__(self, url: str, timeout: float = 30.0):
+        assert url.startswith("ws://"), url
+        hostport, _, path = url[len("ws://"):].partition("/")
+        host, _, port = hostport.partition(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                           f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("websocket handshake: connection closed")
+            self.buf += chunk
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise ConnectionError(f"websocket handshake refused: {head[:200]!r}")
+
+    def _read(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise ConnectionError("websocket closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def send(self, text: str) -> None:
+        payload = text.encode()
+        n = len(payload)
+        header = bytes([0x81])
+        if n < 126:
+            header += bytes([0x80 | n])
+        elif n < 1 << 16:
+            header += bytes([0x80 | 126]) + struct.pack(">H", n)
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", n)
+        mask = os.urandom(4)
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def recv(self) -> str:
+        parts = []
+        while True:
+            b0, b1 = self._read(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self._read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self._read(8))[0]
+            mask = self._read(4) if b1 & 0x80 else None
+            data = self._read(n)
+            if mask:
+                data = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+            opcode = b0 & 0x0F
+            if opcode == 8:
+                raise ConnectionError("websocket closed by the browser")
+            if opcode in (9, 10):  # ping/pong: ignore
+                continue
+            parts.append(data)
+            if b0 & 0x80:
+                return b"".join(parts).decode()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class DevTools:
+    """Commands and collected events on one page target."""
+
+    def __init__(self, ws: WebSocket):
+        self.ws, self.next_id, self.events = ws, 0, []
+
+    def call(self, method: str, timeout: float = 30.0, **params) -> dict:
+        self.next_id += 1
+        my_id = self.next_id
+        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == my_id:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            if "method" in msg:
+                self.events.append(msg)
+        raise TimeoutError(method)
+
+    def wait_event(self, method: str, timeout: float = 30.0) -> dict:
+        for e in self.events:
+            if e["method"] == method:
+                return e
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = json.loads(self.ws.recv())
+            if "method" in msg:
+                self.events.append(msg)
+                if msg["method"] == method:
+                    return msg
+        raise TimeoutError(method)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir()
+    proc = subprocess.Popen(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1280,900",
+         f"--user-data-dir={profile}", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+         "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"chromium did not start its DevTools endpoint (exit code {proc.poll()})")
+            time.sleep(0.05)
+        port = int(port_file.read_text().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+            targets = json.load(r)
+        page = next(t for t in targets if t.get("type") == "page")
+        ws = WebSocket(page["webSocketDebuggerUrl"])
+        try:
+            yield DevTools(ws)
+        finally:
+            ws.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _figure(fmt: str) -> bytes:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 3))
+    ax = fig.subplots()
+    ax.plot(range(50), [i / 50 for i in range(50)], "o-", markevery=10, label="train")
+    ax.set_title("accuracy ✓ λ=0.1")
+    ax.legend()
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=80)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def report(tmp_path):
+    root = tmp_path / "runs"
+    for name, formats in (("overfitting", ("png", "svg")), ("dropout", ("svg",))):
+        d = root / name
+        (d / "figures").mkdir(parents=True)
+        for fmt in formats:
+            (d / "figures" / f"accuracy.{fmt}").write_bytes(_figure(fmt))
+        (d / "config.json").write_text(json.dumps({"epochs": 201, "lr": 0.01}))
+        (d / "claims.json").write_text(json.dumps([
+            {"name": "weight decay shrinks the gap", "passed": True, "detail": "0.17 < 0.25", "values": {"a": 1}},
+            {"name": "train stays below 1.0", "passed": False, "detail": "max 1.0 <b>", "values": {}}]))
+        (d / "summary.json").write_text(json.dumps({"tables": [{"title": "book vs ours", "columns": ["e", "v"],
+                                                                 "rows": [["200", "0.927 / 0.721"]]}]}))
+        (d / "result.json").write_text(json.dumps({
+            "name": name, "title": name.title(), "book_section": "§6.4", "status": "completed",
+            "elapsed_s": 4.2, "seeds": 1, "book": {"epoch 200": [0.927, 0.721]}, "figures": ["accuracy"]}))
+    return write_report(root)
+
+
+IMAGES_JS = """JSON.stringify(Array.from(document.images).map(i => ({
+    src: i.currentSrc.slice(0, 30), complete: i.complete, w: i.naturalWidth, h: i.naturalHeight})))"""
+
+
+def open_page(browser: DevTools, path: Path) -> None:
+    browser.call("Runtime.enable")
+    browser.call("Log.enable")
+    browser.call("Page.enable")
+    browser.call("Page.navigate", url=path.resolve().as_uri())
+    browser.wait_event("Page.loadEventFired")
+
+
+def broken_images(browser: DevTools) -> tuple[list, list]:
+    images = json.loads(browser.call("Runtime.evaluate", expression=IMAGES_JS, returnByValue=True)["result"]["value"])
+    return images, [i for i in images if not (i["complete"] and i["w"] > 0 and i["h"] > 0)]
+
+
+def console_errors(browser: DevTools) -> list:
+    browser.call("Runtime.evaluate", expression="1")  # drain events that arrived meanwhile
+    return [e for e in browser.events
+            if (e["method"] == "Runtime.consoleAPICalled" and e["params"].get("type") in ("error", "assert"))
+            or e["method"] == "Runtime.exceptionThrown"
+            or (e["method"] == "Log.entryAdded" and e["params"]["entry"].get("level") == "error")]
+
+
+def test_the_checks_catch_a_broken_image_and_a_console_error(browser, tmp_path):
+    """The detector itself: a page with a broken image and a console error must be caught."""
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><html><head><title>bad</title></head><body>'
+                    '<img src="data:image/png;base64,AAAA" alt="broken"><img src="missing.png" alt="missing">'
+                    '<script>console.error("boom")</script></body></html>')
+    open_page(browser, page)
+    images, broken = broken_images(browser)
+    assert len(images) == 2 and len(broken) == 2
+    assert console_errors(browser)
+
+
+def test_report_loads_in_chromium_without_broken_images_or_errors(browser, report):
+    open_page(browser, report)
+
+    title = browser.call("Runtime.evaluate", expression="document.title", returnByValue=True)["result"]["value"]
+    assert title.startswith("TrainLab report")
+    images, broken = broken_images(browser)
+    assert len(images) == 2
+    assert not broken, f"broken images: {broken}"
+    n_claims = browser.call("Runtime.evaluate", returnByValue=True,
+                            expression="document.querySelectorAll('ul.claims li').length")["result"]["value"]
+    assert n_claims == 4
+    external = browser.call("Runtime.evaluate", returnByValue=True, expression=(
+        "performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('data:'))"
+    ))["result"]["value"]
+    assert external == [], f"the page fetched resources: {external}"
+
+    shot = browser.call("Page.getLayoutMetrics")
+    size = shot.get("cssContentSize") or shot["contentSize"]
+    png = browser.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                       clip={"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000),
+                             "scale": 1})["data"]
+    SCREENSHOT.write_bytes(base64.b64decode(png))
+    assert SCREENSHOT.stat().st_size > 10_000
+
+    errors = console_errors(browser)
+    assert not errors, f"console errors: {errors}"
