@@ -1,0 +1,153 @@
+"""Weight initialisation on MNIST (book §6.2.4, Fig. 6-15; ``weight_init_compare.py``), plus zero init.
+
+784-[100]*4-10, ReLU, SGD lr 0.01 (book convention), batch 128, 2000 iterations, the same
+with-replacement mini-batch for every net each iteration. Inits: std 0.01, the book's "Xavier"
+(LeCun-normal, √(1/n)) and He (√(2/n)); every net draws its weights from the same seeded stream, so
+the three differ only by the scale (a paired comparison). Plus all-zero weights trained on the same
+batches: every hidden unit of a layer gets the same gradient, so they stay identical (here they stay
+exactly 0, since ReLU'(0) = 0 gives no gradient at all; only the output bias learns the class prior).
+
+Recorded loss: pre-update mini-batch loss (see :mod:`.optimizer_mnist`), smoothed with the book's
+``smooth_curve`` per seed, then mean and min–max band over seeds; "final" = mean of the smoothed curve
+over the last 100 iterations. No test evaluation: the book's figure and claims are about the
+training loss only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model import MLP, ModelSpec
+from ..optim import make_optimizer
+from ..seeding import spawn_streams
+from .base import Claim, Experiment
+from .curves import as_list
+from .optimizer_mnist import loss_figure, mnist, smoothed_summary, train_same_batches
+
+LABELS = {"std=0.01": "std=0.01", "xavier": "Xavier (LeCun √(1/n))", "he": "He √(2/n)", "zeros": "zeros"}
+MARKERS = {"std=0.01": "o", "xavier": "s", "he": "D", "zeros": "x"}
+LN10 = float(np.log(10.0))
+
+
+def max_unit_difference(model: MLP) -> float:
+    """max over hidden weight matrices W and units j of |W[:, j] − W[:, 0]| (0 ⇔ all units identical)."""
+    n = len(model.spec.hidden_sizes)
+    return max(float(np.max(np.abs(w - w[:, :1]))) for w in (model.params.view(f"W{i}") for i in range(1, n + 1)))
+
+
+class InitMnist(Experiment):
+    name = "init-mnist"
+    title = "Weight initialisation on MNIST: std 0.01 vs Xavier vs He (and zeros)"
+    book_section = "§6.2.4, Fig. 6-15"
+    config = {
+        "hidden_sizes": [100, 100, 100, 100],
+        "activation": "relu",
+        "inits": {"std=0.01": 0.01, "xavier": "lecun_normal", "he": "he_normal"},
+        "zero_init": True,
+        "optimizer": "sgd",
+        "lr": 0.01,
+        "convention": "book",
+        "batch_size": 128,
+        "iterations": 2000,
+        "recorded_loss": "pre",
+        "final_window": 100,
+        "compare_at": 500,  # "He learns faster": lower smoothed loss at this iteration
+        "stuck_tolerance": 0.05,  # std 0.01 "stays near 2.30": final within this of ln 10
+        "learned_below": 0.5,  # Xavier and He end below this (book 0.2–0.4 and 0.17–0.29)
+        "dtype": "float32",
+    }
+    reduced = {"iterations": 300, "compare_at": 200, "hidden_sizes": [50, 50, 50, 50]}
+    default_seeds = 3  # ~10 s of one core per seed; 3 seeds give a band within the run-all budget
+    book = {
+        "source": "JP-notebook run (one unseeded run, post-update loss on the current batch)",
+        "loss_at": {
+            "std=0.01": "2.30 throughout",
+            "Xavier": {"0": 2.30, "100": 2.23, "500": 1.06, "1000": 0.36, "1800-1900": "0.2–0.4"},
+            "He": {"0": 2.45, "100": 1.56, "500": 0.34, "1000": 0.21, "1800-1900": "0.17–0.29"},
+        },
+        "claims": "std=0.01 does not learn at all (tiny forward values and gradients); Xavier and He both learn, "
+                  "He faster. All-zero (or equal) weights fail: symmetric units stay identical.",
+    }
+
+    def run_seed(self, config: dict, seed: int) -> dict:
+        (x, t), _ = mnist()
+        x = x.astype(np.dtype(config["dtype"]), copy=False)
+        streams = spawn_streams(seed)
+        init_seed = int(streams["init"].integers(2**63))
+        inits = dict(config["inits"])
+        if config["zero_init"]:
+            inits["zeros"] = "zeros"
+        nets = {}
+        for key, init in inits.items():
+            spec = ModelSpec(hidden_sizes=tuple(config["hidden_sizes"]), activation=config["activation"], init=init,
+                             dtype=config["dtype"])
+            model = MLP(spec, rng=np.random.default_rng(init_seed))  # the same normals, scaled per init
+            nets[key] = (model, make_optimizer(config["optimizer"], model.params, config["convention"], lr=config["lr"]))
+        losses = train_same_batches(nets, x, t, int(config["iterations"]), int(config["batch_size"]),
+                                    streams["data"], config["recorded_loss"])
+        out = {"loss": {k: as_list(v, 6) for k, v in losses.items()},
+               "max_unit_difference": {k: max_unit_difference(m) for k, (m, _) in nets.items()}}
+        if "zeros" in nets:
+            out["zeros_max_abs_hidden_weight"] = float(max(
+                np.max(np.abs(nets["zeros"][0].params.view(f"W{i}"))) for i in range(1, len(config["hidden_sizes"]) + 1)))
+        return out
+
+    def summarize(self, config: dict, runs: list[dict]) -> dict:
+        names = list(runs[0]["loss"])
+        it = int(config["iterations"])
+        at = tuple(sorted({i for i in (0, 100, int(config["compare_at"]), 1000, 1900) if i < it}))
+        per = smoothed_summary(runs, names, window=int(config["final_window"]), at=at)
+        for name in names:
+            per[name]["max_unit_difference"] = max(r["max_unit_difference"][name] for r in runs)
+        out = {"inits": per, "seeds": len(runs)}
+        if "zeros_max_abs_hidden_weight" in runs[0]:
+            out["zeros_max_abs_hidden_weight"] = max(r["zeros_max_abs_hidden_weight"] for r in runs)
+        return out
+
+    def claims(self, config: dict, summary: dict, runs: list[dict]) -> list[Claim]:
+        s = summary["inits"]
+        claims = []
+        window = int(config["final_window"])
+        if all(k in s for k in ("std=0.01", "xavier", "he")):
+            tol, below = float(config["stuck_tolerance"]), float(config["learned_below"])
+            f = {k: s[k]["final"] for k in ("std=0.01", "xavier", "he")}
+            claims.append(Claim(
+                f"std 0.01 stays near 2.30 while Xavier and He fall below {below}",
+                abs(f["std=0.01"] - LN10) < tol and f["xavier"] < below and f["he"] < below,
+                f"final smoothed loss (last {window} iterations, mean of {summary['seeds']} seed(s)): std=0.01 "
+                f"{f['std=0.01']:.3f} (claim within {tol} of ln 10 = {LN10:.3f}), Xavier {f['xavier']:.3f}, "
+                f"He {f['he']:.3f} (claim < {below}; book 0.2–0.4 and 0.17–0.29)",
+                {"final": f},
+            ))
+            k = str(int(config["compare_at"]))
+            if k in s["he"]["at"]:
+                he, xa = s["he"]["at"][k], s["xavier"]["at"][k]
+                claims.append(Claim(
+                    f"He learns faster than Xavier (lower smoothed loss at iteration {k})",
+                    he < xa,
+                    f"smoothed loss at iteration {k}: He {he:.3f}, Xavier {xa:.3f} "
+                    f"(book at 500: He 0.34, Xavier 1.06)",
+                    {"he": he, "xavier": xa, "iteration": int(k)},
+                ))
+        if "zeros" in s:
+            d = s["zeros"]["max_unit_difference"]
+            claims.append(Claim(
+                "Zero init stays symmetric: all hidden units of a layer remain identical",
+                d == 0.0,
+                f"after {config['iterations']} iterations, max over layers and units of |W[:,j] − W[:,0]| = {d:g} "
+                f"(all seeds); largest |hidden weight| {summary.get('zeros_max_abs_hidden_weight', float('nan')):g}; "
+                f"final smoothed loss {s['zeros']['final']:.3f}",
+                {"max_unit_difference": d, "final": s["zeros"]["final"]},
+            ))
+        return claims
+
+    def figures(self, config: dict, summary: dict, runs: list[dict]) -> dict:
+        s = summary["inits"]
+        fig = loss_figure(config, s, list(s),
+                          f"784-{'-'.join(map(str, config['hidden_sizes']))}-10 ReLU, SGD lr {config['lr']}, "
+                          f"batch {config['batch_size']}, same batches; mean of {summary['seeds']} seed(s), band min–max",
+                          ylim=(0, 2.5), labels=LABELS, markers=MARKERS)
+        return {"loss": fig}
+
+
+EXPERIMENT = InitMnist()
