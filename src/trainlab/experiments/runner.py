@@ -183,11 +183,12 @@ def _limit_threads() -> None:
         pass
 
 
-def _run_seed_task(name: str, config: dict, seed: int) -> tuple[dict, float]:
-    """Run one seed (in a worker or in this process); returns (result, seconds)."""
+def _run_seed_task(name: str, config: dict, seed: int) -> tuple[dict, float, float]:
+    """Run one seed (in a worker or in this process); returns (result, seconds, wall-clock start)."""
+    started_at = time.time()
     start = time.perf_counter()
     result = get(name).run_seed(config, seed)
-    return _jsonable(result), time.perf_counter() - start
+    return _jsonable(result), time.perf_counter() - start, started_at
 
 
 class _Run:
@@ -199,8 +200,7 @@ class _Run:
         self.results: dict[int, dict] = {}
         self.seed_times: dict[int, float] = {}
         self.error: str | None = None
-        self.start = time.perf_counter()
-        self.cpu_s = 0.0
+        self.first_start: float | None = None  # wall clock: when its first seed started (in any process)
         _prepare_dir(run_dir)
         write_json(run_dir / "config.json", {**config, "name": name, "seeds": list(range(seeds)),
                                               "trainlab_version": _version()})
@@ -209,9 +209,11 @@ class _Run:
         if self.progress:
             print(text, flush=True)
 
-    def seed_done(self, seed: int, result: dict | None, seconds: float, error: str | None = None) -> None:
+    def seed_done(self, seed: int, result: dict | None, seconds: float, error: str | None = None,
+                  started_at: float | None = None) -> None:
         self.seed_times[seed] = round(seconds, 3)
-        self.cpu_s += seconds
+        started_at = time.time() - seconds if started_at is None else started_at
+        self.first_start = started_at if self.first_start is None else min(self.first_start, started_at)
         if error is not None:
             self.error = self.error or f"seed {seed}: {error}"
             self.say(f"[{self.name}] seed {seed} crashed after {seconds:.1f}s:\n{error}")
@@ -240,7 +242,8 @@ class _Run:
             except Exception:
                 self.error = traceback.format_exc()
                 self.say(f"[{self.name}] crashed while summarising:\n{self.error}")
-        elapsed = time.perf_counter() - self.start
+        # from its first seed's start to now: in run_all, time spent queued behind other experiments is not counted
+        elapsed = time.time() - (self.first_start if self.first_start is not None else time.time())
         result = {
             "name": self.name,
             "title": exp.title,
@@ -249,6 +252,7 @@ class _Run:
             "elapsed_s": round(elapsed, 3),
             "seeds": self.seeds,
             "seed_elapsed_s": [self.seed_times.get(k) for k in range(self.seeds)],
+            "seeds_total_s": round(sum(self.seed_times.values()), 3),
             "book": exp.book,
             "n_claims": len(claims),
             "n_passed": sum(bool(c.passed) for c in claims),
@@ -321,8 +325,8 @@ def _run_sequential(tasks, runs, finished) -> None:
         run = runs[name]
         start = time.perf_counter()
         try:
-            result, seconds = _run_seed_task(name, run.config, seed)
-            run.seed_done(seed, result, seconds)
+            result, seconds, started_at = _run_seed_task(name, run.config, seed)
+            run.seed_done(seed, result, seconds, started_at=started_at)
         except Exception:
             run.seed_done(seed, None, time.perf_counter() - start, traceback.format_exc())
         if run.complete:
@@ -350,8 +354,8 @@ def _execute(plan: list[tuple[str, int, Path, dict]], workers: int, progress: bo
                     name, seed, submitted = pending.pop(fut)
                     run = runs[name]
                     try:
-                        result, seconds = fut.result()
-                        run.seed_done(seed, result, seconds)
+                        result, seconds, started_at = fut.result()
+                        run.seed_done(seed, result, seconds, started_at=started_at)
                     except Exception as exc:
                         tb = "".join(traceback.format_exception(exc))
                         run.seed_done(seed, None, time.perf_counter() - submitted, tb)
