@@ -145,7 +145,7 @@ class InitMnist(Experiment):
         s = summary["inits"]
         fig = loss_figure(config, s, list(s),
                           f"784-{'-'.join(map(str, config['hidden_sizes']))}-10 ReLU, SGD lr {config['lr']}, "
-                          f"batch {config['batch_size']}, same batches; mean of {summary['seeds']} seed(s), band min–max",
+                          f"batch {config['batch_size']}, same batches;\nmean of {summary['seeds']} seed(s), band min–max",
                           ylim=(0, 2.5), labels=LABELS, markers=MARKERS)
         return {"loss": fig}
 

@@ -223,7 +223,7 @@ class OptimizerMnist(Experiment):
         names = config["optimizers"]
         fig = loss_figure(config, s, names,
                           f"784-{'-'.join(map(str, config['hidden_sizes']))}-10 ReLU/He, batch {config['batch_size']}, "
-                          f"same batches; {config['recorded_loss']}-update loss, mean of {summary['seeds']} seed(s), "
+                          f"same batches;\n{config['recorded_loss']}-update loss, mean of {summary['seeds']} seed(s), "
                           f"band min–max")
         fig2 = Figure(figsize=(6.4, 3.8), layout="constrained")
         ax = fig2.add_subplot(1, 1, 1)
