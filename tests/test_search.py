@@ -136,7 +136,8 @@ def test_small_staged_search_writes_everything(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "stage 1/2" in text and "stage 2/2" in text and "Best-1(val acc:" in text
     rows = trials_of(out)
-    assert [r["stage"] for r in rows] == [0, 0, 0, 1, 1, 1]
+    assert [r["stage"] for r in rows] == [1, 1, 1, 2, 2, 2]
+    assert len({r["train_seed"] for r in rows}) == 6  # a fresh initialisation per trial, as in the book
     assert all(r["state"] == "COMPLETE" and len(r["val_curve"]) == 3 == len(r["train_curve"]) for r in rows)
     stages = json.loads((out / "stages.json").read_text())
     assert len(stages) == 2 and stages[0]["next_ranges"] == stages[1]["ranges"]
@@ -152,6 +153,8 @@ def test_small_staged_search_writes_everything(tmp_path, capsys):
     assert len(table) == 6 and {"lr", "weight_decay", "state", "stage", "val_curve", "pruned_epoch"} <= set(table[0])
     test = json.loads((out / "test.json").read_text())
     assert test["n_test"] == 10000 and 0 <= test["test_acc"] <= 1
+    best_trial = max((r for r in rows), key=lambda r: (r["value"], -r["number"]))
+    assert test["trial"] == best_trial["number"] and test["val_acc"] == best_trial["value"]  # retrained exactly
     result = json.loads((out / "result.json").read_text())
     assert {"name", "title", "status", "elapsed_s", "book", "n_claims", "n_passed"} <= set(result)
     claims = json.loads((out / "claims.json").read_text())
@@ -222,7 +225,8 @@ def _complete(journal: Path) -> list:
 @pytest.mark.slow
 def test_resume_after_sigkill_loses_and_repeats_nothing(tmp_path):
     out = tmp_path / "killed"
-    args = ["search", "--out", str(out), "--trials", "12", "--train-size", "500", "--epochs", "6", "--seed", "5", "-q"]
+    args = ["search", "--out", str(out), "--trials", "12", "--train-size", "300", "--hidden", "50x3", "--epochs", "6",
+            "--seed", "5", "-q"]
     proc = subprocess.Popen([sys.executable, "-m", "trainlab.cli", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     deadline = time.time() + 60
@@ -233,7 +237,12 @@ def test_resume_after_sigkill_loses_and_repeats_nothing(tmp_path):
     proc.wait()
     before = {t.number: (t.params, t.value) for t in _complete(out / "study.journal")}
     assert 3 <= len(before) < 12
+    lock = out / "study.journal.lock"  # as left by a kill during a journal write (Optuna would wait 30 s)
+    if not lock.is_symlink():
+        os.symlink(out / "study.journal", lock)
+    t0 = time.perf_counter()
     assert main(["search", "--out", str(out), "--resume", "-q"]) == 0
+    assert time.perf_counter() - t0 < 25 and not lock.is_symlink() and not (out / "search.pid").exists()
     rows = trials_of(out)
     done = [r for r in rows if r["state"] == "COMPLETE"]
     assert len(done) == 12
@@ -242,11 +251,29 @@ def test_resume_after_sigkill_loses_and_repeats_nothing(tmp_path):
         if r["number"] in before:
             assert (r["params"], r["value"]) == before[r["number"]]
     interrupted = [r for r in rows if r["interrupted"]]
+    print(f"killed after {len(before)} complete trials; interrupted: {[r['number'] for r in interrupted]}")
     assert all(r["state"] == "FAIL" and "interrupted" in r["fail_reason"] for r in interrupted)
     # the same as an uninterrupted search
     assert main(["search", "--out", str(tmp_path / "whole"), *args[3:]]) == 0
     whole = {r["index"]: (r["params"], r["value"]) for r in trials_of(tmp_path / "whole")}
     assert {r["index"]: (r["params"], r["value"]) for r in done} == whole
+
+
+def test_resume_refuses_while_the_search_still_runs(tmp_path, capsys):
+    code, out = search(tmp_path, "--trials", "2")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "search"])
+    try:
+        for _ in range(100):  # until the child runs its own command line
+            if b"sleep(60)" in Path(f"/proc/{other.pid}/cmdline").read_bytes():
+                break
+            time.sleep(0.02)
+        (out / "search.pid").write_text(str(other.pid))
+        with pytest.raises(SystemExit) as exc:
+            main(["search", "--out", str(out), "--resume"])
+        assert exc.value.code == 2 and "still running" in capsys.readouterr().err
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_resume_refuses_new_options_and_missing_dir(tmp_path, capsys):

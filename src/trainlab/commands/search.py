@@ -4,7 +4,9 @@ The default is the book's search: 500 MNIST training samples (400 train / 100 va
 split), MLP 784-[100]*6-10 with ReLU and He init, SGD, 50 epochs, batch 100, and 100 random trials
 of lr = 10^U(-6,-2) and weight decay = 10^U(-8,-4). The objective is the validation accuracy after
 the last epoch; the test set is used once, at the end, by the best configuration (retrained with
-the same seed and split).
+its trial's seed and the same split, so it reproduces the trial's validation accuracy). Each trial
+trains with its own seed derived from --seed and its place in the plan (fresh initial weights and
+batch order per trial, as in the book).
 
 Stages (--stages K) narrow the ranges after each stage around the top trials (--top-fraction of
 them; log ranges in log space; a margin of --margin × the original span; clipped to the original
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import tomllib
@@ -128,6 +131,43 @@ def build_config(args) -> SearchConfig:
     return config
 
 
+PID_FILE = "search.pid"
+
+
+def _running_pid(out: Path) -> int | None:
+    """The process id of a search still running in ``out`` (from search.pid), else None."""
+    try:
+        pid = int((out / PID_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    try:  # a reused process id that is not a search
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if cmdline and b"search" not in cmdline:
+            return None
+    except OSError:
+        pass
+    return pid
+
+
+def _remove_stale_lock(out: Path) -> None:
+    """A search killed while writing the journal leaves Optuna's lock file; nobody else holds it
+    (checked through search.pid), so remove it rather than wait for Optuna's 30 s grace period."""
+    from ..search.study import JOURNAL_NAME
+
+    lock = out / f"{JOURNAL_NAME}.lock"
+    if lock.is_symlink() or lock.exists():
+        lock.unlink(missing_ok=True)
+        print(f"resume: removed the journal lock left by the stopped search ({lock.name})")
+
+
 def run(args) -> int:
     from ..search.parallel import DaskExecutor, DaskUnavailable, InProcess, LocalProcesses, connect_dask
 
@@ -149,6 +189,9 @@ def run(args) -> int:
             raise UsageError(f"--resume: no search to continue in {out} (no search.json)") from None
         except (ValueError, SpaceError) as exc:
             raise UsageError(f"--resume: {out}/search.json is unusable ({exc})") from None
+        pid = _running_pid(out)
+        if pid is not None:
+            raise UsageError(f"the search in {out} is still running (process {pid}); stop it before --resume")
     else:
         try:
             config = build_config(args)
@@ -157,6 +200,9 @@ def run(args) -> int:
         if out.exists() and any(out.iterdir()):
             raise UsageError(f"{out} already holds files; continue it with --resume or choose another --out")
     client = None
+    if args.dask_scheduler and args.workers > 1:
+        raise UsageError("--workers is for local processes; a Dask search runs as many trials at once as "
+                         "the cluster has worker threads")
     if args.dask_scheduler:
         if config.pruner != "none":
             raise UsageError("pruning needs every epoch reported to the study, which Dask workers do not reach "
@@ -169,6 +215,9 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if not args.resume:
         atomic_write_text(out / "search.json", json.dumps(config.to_dict(), indent=1))
+    else:
+        _remove_stale_lock(out)
+    atomic_write_text(out / PID_FILE, str(os.getpid()))
     if client is not None:
         executor = DaskExecutor(client)
     elif args.workers > 1:
@@ -203,6 +252,7 @@ def _search(config, out: Path, executor, args, t0) -> int:
         return 130
     finally:
         executor.close()
+        (out / PID_FILE).unlink(missing_ok=True)
     write_trials(out, trials, search.stages)
     lines = best_k_lines(trials)
     say("\n".join(lines[:5]) if lines else "no trial completed")
@@ -213,7 +263,7 @@ def _search(config, out: Path, executor, args, t0) -> int:
         if previous.exists() and json.loads(previous.read_text()).get("params") == best["params"]:
             test = json.loads(previous.read_text())  # evaluated once already
         else:
-            test = retrain_and_test(config, best["params"])
+            test = retrain_and_test(config, best["params"], best["train_seed"])
             test["trial"] = best["number"]
             atomic_write_text(previous, json.dumps(test, indent=1))
         say(f"best configuration (trial {best['number']}) retrained: val acc {test['val_acc']:.3f}, "

@@ -92,6 +92,8 @@ def evaluate(task: dict, reporter=None) -> dict:
     t0 = time.perf_counter()
     config = SearchConfig.from_dict(task["config"])
     spec, train_config = apply_params(config, task["params"])
+    if task.get("train_seed") is not None and not _searches_seed(config):
+        train_config = train_config.replace(seed=int(task["train_seed"]))
     if reporter is None and task.get("report"):
         reporter = _journal_reporter(task["report"])
     recorder = _Recorder(reporter)
@@ -114,18 +116,24 @@ def evaluate(task: dict, reporter=None) -> dict:
     return out
 
 
-def retrain_and_test(config: SearchConfig, params: dict) -> dict:
-    """Retrain the best configuration (same seed and split) and evaluate it once on the test set."""
+def _searches_seed(config: SearchConfig) -> bool:
+    return any(name in ("seed", "training.seed") for name in config.space)
+
+
+def retrain_and_test(config: SearchConfig, params: dict, train_seed: int | None = None) -> dict:
+    """Retrain the best configuration (its trial's seed, same split) and evaluate it once on the test set."""
     from threadpoolctl import threadpool_limits
 
     from ..trainer import fit
 
     spec, train_config = apply_params(config, params)
+    if train_seed is not None and not _searches_seed(config):
+        train_config = train_config.replace(seed=int(train_seed))
     with threadpool_limits(1):
         data, (x_test, t_test) = load_data(config.data, with_test=True)
         model, history = fit(spec, data, train_config)
         z = model.predict(x_test)
         test_acc = float(np.mean(z.argmax(axis=1) == t_test))
     last = history.epochs[-1]
-    return {"params": params, "status": history.status, "val_acc": float(last["val_acc"]),
+    return {"params": params, "train_seed": train_config.seed, "status": history.status, "val_acc": float(last["val_acc"]),
             "train_acc": float(last["train_acc"]), "test_acc": test_acc, "n_test": int(len(t_test))}

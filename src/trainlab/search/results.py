@@ -62,16 +62,17 @@ def best_k_lines(trials: list[dict], k: int | None = None) -> list[str]:
 
 
 def write_trials(run_dir: Path, trials: list[dict], stages: list[dict]) -> None:
-    atomic_write_text(run_dir / "trials.json", json.dumps(trials, indent=1))
+    """trials.json/.csv (stages numbered from 1, as printed), stages.json, best.txt."""
+    public = [{**t, "stage": None if t["stage"] is None else t["stage"] + 1} for t in trials]
+    atomic_write_text(run_dir / "trials.json", json.dumps(public, indent=1))
     names = sorted({k for t in trials for k in t["params"]})
     cols = ["number", "stage", "index", "state", "value", *names, "epochs_trained", "pruned_epoch",
-            "fail_reason", "seconds", "val_curve", "train_curve"]
+            "fail_reason", "train_seed", "seconds", "val_curve", "train_curve"]
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(cols)
-    for t in trials:
+    for t in public:
         row = {**t, **t["params"]}
-        row["stage"] = None if t["stage"] is None else t["stage"] + 1
         row["val_curve"] = ";".join(f"{v:.4f}" for v in t["val_curve"])
         row["train_curve"] = ";".join(f"{v:.4f}" for v in t["train_curve"])
         w.writerow(["" if row.get(c) is None else row.get(c) for c in cols])
@@ -98,7 +99,7 @@ def summarize(config, trials: list[dict], stages: list[dict], test: dict | None,
         "states": states,
         "interrupted_trials": [t["number"] for t in trials if t["interrupted"]],
         "best": ({"number": rows[0]["number"], "val_acc": rows[0]["value"], "params": rows[0]["params"],
-                  "stage": rows[0]["stage"] + 1} if rows else None),
+                  "stage": rows[0]["stage"] + 1, "train_seed": rows[0].get("train_seed")} if rows else None),
         "best_k": best_k_lines(trials, 20),
         "good_ranges": good,
         "good_ranges_from": f"the top {len(top)} trials by validation accuracy",

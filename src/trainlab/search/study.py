@@ -94,6 +94,12 @@ def _stage_seed(seed: int, stage: int) -> int:
     return int(np.random.SeedSequence([seed, stage]).generate_state(1)[0])
 
 
+def trial_seed(seed: int, stage: int, index: int) -> int:
+    """The training seed of plan slot (stage, index): every trial has its own initial weights and
+    batch order, as in the book, and the same slot always gets the same seed (resume, workers)."""
+    return int(np.random.SeedSequence([seed, stage, index]).generate_state(1)[0] % 2**31)
+
+
 def plan_stage(space: dict[str, Param], n: int, seed: int, stage: int) -> list[dict]:
     """``n`` parameter sets drawn with Optuna's seeded RandomSampler over ``space``."""
     import optuna
@@ -122,6 +128,7 @@ def trial_rows(study) -> list[dict]:
             "fail_reason": ua.get("fail_reason", ""),
             "interrupted": bool(ua.get("interrupted", False)),
             "seconds": ua.get("seconds"),
+            "train_seed": ua.get("train_seed"),
         })
     return rows
 
@@ -139,6 +146,9 @@ class Search:
                                 sampler=make_sampler(config.sampler, config.seed), create=True)
         self.stages: list[dict] = []
         self.repaired: list[int] = []
+        # epochs are reported while the trial runs only when a pruner needs them; otherwise the
+        # search process records the whole curve when the trial ends (fewer journal writes)
+        self.live_reports = config.pruner != "none" and executor.reports
 
     # -- resume -----------------------------------------------------------------------------------
     def repair(self) -> list[int]:
@@ -172,12 +182,14 @@ class Search:
             trial = self.study.ask()
             trial.set_user_attr("stage", stage)
             trial.set_user_attr("index", index)
+        trial.set_user_attr("train_seed", trial_seed(self.config.seed, stage, index))
         params = {name: p.suggest(trial) for name, p in space.items()}
         return trial, params
 
     def _task(self, trial, params) -> dict:
-        task = {"config": self.config.to_dict(), "params": params, "number": trial.number}
-        if self.executor.reports and not getattr(self.executor, "in_process", False):
+        task = {"config": self.config.to_dict(), "params": params, "number": trial.number,
+                "train_seed": trial.user_attrs["train_seed"]}
+        if self.live_reports and not getattr(self.executor, "in_process", False):
             task["report"] = {"journal": str(self.journal), "study_name": STUDY_NAME,
                               "pruner": self.config.pruner, "pruner_args": self.pruner_args,
                               "trial_id": trial._trial_id}
@@ -186,7 +198,7 @@ class Search:
     def _tell(self, trial, result: dict) -> dict:
         from optuna.trial import TrialState
 
-        if not self.executor.reports:  # the curve was computed remotely: record it now
+        if not self.live_reports:  # the curve was not reported while the trial ran: record it now
             for epoch, v in enumerate(result["val_curve"], start=1):
                 if math.isfinite(v):
                     trial.report(v, step=epoch)
@@ -221,7 +233,7 @@ class Search:
     def run(self) -> list[dict]:
         config = self.config
         space = dict(config.space)
-        if getattr(self.executor, "in_process", False):
+        if self.live_reports and getattr(self.executor, "in_process", False):
             from .objective import OptunaReporter
 
             self.executor.reporter_factory = lambda task: OptunaReporter(self._live[task["number"]])
