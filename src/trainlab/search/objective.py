@@ -79,14 +79,23 @@ class _Recorder:
             raise Pruned(record["epoch"])
 
 
+def _one_blas_thread():
+    """threadpoolctl's limit to one BLAS thread, or nothing where threadpoolctl is not installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
 def evaluate(task: dict, reporter=None) -> dict:
     """Train the trial's configuration; ``{state, value, val_curve, train_curve, epochs, pruned_epoch, reason, seconds}``.
 
     ``state`` is ``'complete'``, ``'pruned'`` or ``'failed'``. ``task['report']`` (a journal
     location) builds a reporter when none is given.
     """
-    from threadpoolctl import threadpool_limits
-
     from ..trainer import fit
 
     t0 = time.perf_counter()
@@ -98,7 +107,7 @@ def evaluate(task: dict, reporter=None) -> dict:
         reporter = _journal_reporter(task["report"])
     recorder = _Recorder(reporter)
     out = {"state": "complete", "value": None, "pruned_epoch": None, "reason": ""}
-    with threadpool_limits(1):
+    with _one_blas_thread():
         data = load_data(config.data)
         try:
             _, history = fit(spec, data, train_config, callbacks=[recorder])
@@ -122,14 +131,12 @@ def _searches_seed(config: SearchConfig) -> bool:
 
 def retrain_and_test(config: SearchConfig, params: dict, train_seed: int | None = None) -> dict:
     """Retrain the best configuration (its trial's seed, same split) and evaluate it once on the test set."""
-    from threadpoolctl import threadpool_limits
-
     from ..trainer import fit
 
     spec, train_config = apply_params(config, params)
     if train_seed is not None and not _searches_seed(config):
         train_config = train_config.replace(seed=int(train_seed))
-    with threadpool_limits(1):
+    with _one_blas_thread():
         data, (x_test, t_test) = load_data(config.data, with_test=True)
         model, history = fit(spec, data, train_config)
         z = model.predict(x_test)
