@@ -505,26 +505,15 @@ def test_float64_option():
     assert model.params.grad.dtype == np.float64
 
 
-# ---------------------------------------------------------------------------------------------
-# ENGINE BUG (model.py:67-72): ModelSpec validates choices case-insensitively (check_choice
-# lower-cases) but, unlike `activation` (line 65), does not store the normalised value. 'L2' then
-# passes validation and model.py:170/194 (`== "l2"`) silently take the L1 branch; 'Classic',
-# 'Book' and 'Float64' pass validation and crash later, in MLP construction.
-# Fix: object.__setattr__(self, <field>, check_choice(...)) for bn_convention, dropout_convention,
-# weight_decay_kind and dtype, as is already done for activation.
-# ---------------------------------------------------------------------------------------------
-
-CASE_BUG = "model.py:67-72 validates case-insensitively but keeps the original spelling"
-
-
-@pytest.mark.xfail(strict=True, reason=CASE_BUG + ": weight_decay_kind='L2' silently applies L1 decay")
+# Choices are matched case-insensitively; what ModelSpec accepts must be what the model uses
+# (once 'L2' passed validation and then took the L1 branch; 'Book' passed and then MLP() raised).
 def test_weight_decay_kind_upper_case_is_l2():
     model = MLP(small_spec(weight_decay=0.1, weight_decay_kind="L2", dtype="float64"), rng=0)
+    assert model.spec.weight_decay_kind == "l2"
     w = model.params.decayed
     assert model.regularization() == pytest.approx(0.5 * 0.1 * float(np.dot(w, w)))
 
 
-@pytest.mark.xfail(strict=True, reason=CASE_BUG + ": accepted by ModelSpec, then MLP() raises")
 @pytest.mark.parametrize(
     "kw", [dict(dropout=0.5, dropout_convention="Classic"), dict(batch_norm=True, bn_convention="Book"),
            dict(dtype="Float64")],

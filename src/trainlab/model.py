@@ -64,12 +64,15 @@ class ModelSpec:
             raise ValueError(f"hidden_sizes must all be >= 1, got {self.hidden_sizes}")
         object.__setattr__(self, "activation", check_choice("activation", self.activation, ACTIVATIONS))
         resolve_init(self.init)
-        check_choice("batch-norm convention", self.bn_convention, BN_CONVENTIONS)
         check_unit_interval("dropout", self.dropout)
-        check_choice("dropout convention", self.dropout_convention, DROPOUT_CONVENTIONS)
         check_nonnegative("weight_decay", self.weight_decay)
-        check_choice("weight-decay kind", self.weight_decay_kind, WEIGHT_DECAY_KINDS)
-        check_choice("dtype", self.dtype, ("float32", "float64"))
+        # Choices are matched case-insensitively and stored lower-cased, so what was accepted here
+        # is exactly what MLP() and the regulariser compare against ('L2' must mean l2).
+        for field_name, kind, valid in (("bn_convention", "batch-norm convention", BN_CONVENTIONS),
+                                        ("dropout_convention", "dropout convention", DROPOUT_CONVENTIONS),
+                                        ("weight_decay_kind", "weight-decay kind", WEIGHT_DECAY_KINDS),
+                                        ("dtype", "dtype", ("float32", "float64"))):
+            object.__setattr__(self, field_name, check_choice(kind, getattr(self, field_name), valid))
 
     def replace(self, **changes) -> "ModelSpec":
         return dataclasses.replace(self, **changes)
