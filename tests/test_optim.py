@@ -628,11 +628,6 @@ def test_float32_buffer_stays_float32():
         assert all(v.dtype == np.float32 for v in opt.state.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="optim.py:165-167 (Momentum.validate) rejects nesterov with dampening != 0 but not with "
-           "momentum = 0, which torch.optim.SGD(nesterov=True) refuses (torch-vs-book §1.1)",
-)
 def test_torch_nesterov_needs_positive_momentum():
     with pytest.raises(ValueError, match=r"momentum.*0"):
         make_optimizer("nesterov", _buf(), convention="torch", momentum=0.0)

@@ -163,6 +163,9 @@ class Momentum(Optimizer):
         self.momentum = check_unit_interval("momentum", self.momentum)
         if hasattr(self, "dampening"):
             self.dampening = check_unit_interval("dampening", self.dampening)
+            # torch.optim.SGD(nesterov=True) refuses both: the look-ahead needs a momentum buffer
+            if self.nesterov and self.momentum <= 0:
+                raise ValueError(f"nesterov needs momentum > 0, got {self.momentum!r}")
             if self.nesterov and self.dampening != 0:
                 raise ValueError(f"nesterov needs dampening = 0, got {self.dampening!r}")
 
