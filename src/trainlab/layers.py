@@ -161,8 +161,9 @@ class Dropout:
 
     ``'inverted'`` (default, as ``torch.nn.Dropout``): train y = x·mask/(1−p), eval y = x.
     ``'classic'`` (the book's code): train y = x·mask, eval y = x·(1−p).
-    mask = (u ≥ p) with u ~ U[0, 1) from the injected ``rng``; backward uses the last train mask.
-    ``frozen=True`` reuses the last mask (for gradient checks).
+    mask = (u ≥ p) ∈ {0, 1} with u ~ U[0, 1) from the injected ``rng``; backward dx = dy·mask·scale
+    with the last train mask. ``frozen=True`` reuses the last mask (for gradient checks); a binary
+    mask assigned to ``layer.mask`` is used as it is.
     """
 
     def __init__(self, p: float, rng: np.random.Generator, convention: str = "inverted"):
@@ -173,18 +174,22 @@ class Dropout:
         self.convention = convention
         self.mask = None
         self.frozen = False
+        # train-time factor: 1/(1−p) for inverted dropout, 1 for the book's classic form
+        self.scale = 1.0 / (1.0 - p) if convention == "inverted" else 1.0
 
     def forward(self, x, train: bool = False):
-        keep = 1.0 - self.p
         if not train:
-            return x if self.convention == "inverted" else x * x.dtype.type(keep)
+            return x if self.convention == "inverted" else x * x.dtype.type(1.0 - self.p)
         if not (self.frozen and self.mask is not None and self.mask.shape == x.shape):
             u = self.rng.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64)
-            mask = (u >= self.p).astype(x.dtype)
-            if self.convention == "inverted":
-                mask *= x.dtype.type(1.0 / keep)
-            self.mask = mask
-        return x * self.mask
+            self.mask = (u >= self.p).astype(x.dtype)
+        return self._apply(x)
 
     def backward(self, dout):
-        return dout * self.mask
+        return self._apply(dout)
+
+    def _apply(self, a):
+        out = a * self.mask
+        if self.scale != 1.0:
+            out *= out.dtype.type(self.scale)
+        return out
