@@ -33,13 +33,18 @@ class SoftmaxCrossEntropy:
         self.t = None
 
     def forward(self, z: np.ndarray, t: np.ndarray) -> float:
-        logp = log_softmax(z)
+        # s = z − max, log softmax = s − log Σ exp(s); exp(s) is computed once and reused for the probs
         n = z.shape[0]
+        shifted = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=-1, keepdims=True)
+        log_total = np.log(total)
         if t.ndim == 1:
-            loss = -logp[np.arange(n), t].sum() / n
+            loss = (log_total.sum() - shifted[np.arange(n), t].sum()) / n
         else:
-            loss = -(t * logp).sum() / n
-        self.probs = np.exp(logp)
+            loss = -(t * (shifted - log_total)).sum() / n
+        e /= total
+        self.probs = e
         self.t = t
         return float(loss)
 
