@@ -19,16 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..losses import softmax
 from .base import Claim, Experiment
 from .overfitting import final_stats, mnist, train_small_net
 
 __all__ = ["EXPERIMENT", "Ensemble"]
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 class _TestProbs:
@@ -39,7 +34,7 @@ class _TestProbs:
         self.probs: list[np.ndarray] = []
 
     def on_epoch_end(self, trainer, record) -> None:
-        self.probs.append(_softmax(trainer.model.predict(self.x, check=False).astype(np.float64)).astype(np.float32))
+        self.probs.append(softmax(trainer.model.predict(self.x, check=False).astype(np.float64)).astype(np.float32))
 
 
 def _acc(probs: np.ndarray, t: np.ndarray) -> float:
@@ -85,7 +80,7 @@ class Ensemble(Experiment):
             model, record = train_small_net(fit_config, net_seed, callbacks=[cb])
             probs = np.stack(cb.probs)  # (epochs + 1, k, 10)
             curve_sum = probs.astype(np.float64) if curve_sum is None else curve_sum + probs
-            full_probs.append(_softmax(model.predict(x_test).astype(np.float64)))
+            full_probs.append(softmax(model.predict(x_test).astype(np.float64)))
             record["net_seed"] = net_seed
             record["test_acc"] = [round(_acc(p, t_sub), 5) for p in probs]
             nets.append(record)
