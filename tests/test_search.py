@@ -156,7 +156,8 @@ def test_small_staged_search_writes_everything(tmp_path, capsys):
     best_trial = max((r for r in rows), key=lambda r: (r["value"], -r["number"]))
     assert test["trial"] == best_trial["number"] and test["val_acc"] == best_trial["value"]  # retrained exactly
     result = json.loads((out / "result.json").read_text())
-    assert {"name", "title", "status", "elapsed_s", "book", "n_claims", "n_passed"} <= set(result)
+    assert {"name", "title", "book_section", "status", "elapsed_s", "book", "n_claims", "n_passed"} <= set(result)
+    assert result["book_section"].startswith("§6.5")  # the report's summary table shows it
     claims = json.loads((out / "claims.json").read_text())
     assert result["n_claims"] == len(claims) and all({"name", "passed", "detail", "values"} <= set(c) for c in claims)
     for name in ("top20_curves", "scatter"):

@@ -161,6 +161,7 @@ def write_experiment(run_dir: Path, config, summary: dict, claims: list[Claim], 
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
     atomic_write_text(run_dir / "claims.json", json.dumps([c.to_dict() for c in claims], indent=1))
     result = {"name": "search", "title": "Hyperparameter search (book §6.5) on Optuna",
-              "status": status, "elapsed_s": round(elapsed, 2), "book": BOOK,
+              "book_section": "§6.5.3, Fig 6-24", "status": status, "elapsed_s": round(elapsed, 2),
+              "book": BOOK,
               "n_claims": len(claims), "n_passed": sum(bool(c.passed) for c in claims)}
     atomic_write_text(run_dir / "result.json", json.dumps(result, indent=1))
