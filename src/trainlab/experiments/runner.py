@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checkpoint import atomic_write_text
+from ..threads import one_blas_thread
 from . import get, names
 from .base import Claim, Experiment
 
@@ -172,15 +173,10 @@ def _version() -> str:
 
 # -- one experiment's parts ---------------------------------------------------------------------------
 def _limit_threads() -> None:
-    """Worker initialiser: one BLAS/OpenMP thread per process."""
+    """Worker initialiser: one BLAS/OpenMP thread per process (also for libraries loaded later)."""
     for var in _THREAD_ENV:
         os.environ[var] = "1"
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency of scikit-learn/our venv
-        pass
+    one_blas_thread()
 
 
 def _run_seed_task(name: str, config: dict, seed: int) -> tuple[dict, float, float]:
@@ -308,18 +304,6 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method), initializer=_limit_threads)
 
 
-def _one_blas_thread():
-    """One BLAS thread in this process too: these matrices are small, and extra threads only contend."""
-    try:
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        import contextlib
-
-        return contextlib.nullcontext()
-
-
 def _run_sequential(tasks, runs, finished) -> None:
     for name, seed in tasks:
         run = runs[name]
@@ -339,7 +323,7 @@ def _execute(plan: list[tuple[str, int, Path, dict]], workers: int, progress: bo
     finished: dict[str, dict] = {}
     tasks = [(name, seed) for name, n, _, _ in plan for seed in range(n)]
     if workers <= 1 or len(tasks) <= 1:
-        with _one_blas_thread():
+        with one_blas_thread():  # in this process too: the matrices are small, more threads only contend
             _run_sequential(tasks, runs, finished)
     else:
         # tasks are queued in plan order; each experiment is finished as soon as its last seed is back

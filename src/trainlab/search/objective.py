@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from ..threads import one_blas_thread
 from .space import SearchConfig, apply_params
 
 __all__ = ["evaluate", "load_data", "OptunaReporter", "Pruned"]
@@ -79,17 +80,6 @@ class _Recorder:
             raise Pruned(record["epoch"])
 
 
-def _one_blas_thread():
-    """threadpoolctl's limit to one BLAS thread, or nothing where threadpoolctl is not installed."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
-
-
 def evaluate(task: dict, reporter=None) -> dict:
     """Train the trial's configuration; ``{state, value, val_curve, train_curve, epochs, pruned_epoch, reason, seconds}``.
 
@@ -107,7 +97,7 @@ def evaluate(task: dict, reporter=None) -> dict:
         reporter = _journal_reporter(task["report"])
     recorder = _Recorder(reporter)
     out = {"state": "complete", "value": None, "pruned_epoch": None, "reason": ""}
-    with _one_blas_thread():
+    with one_blas_thread():
         data = load_data(config.data)
         try:
             _, history = fit(spec, data, train_config, callbacks=[recorder])
@@ -136,7 +126,7 @@ def retrain_and_test(config: SearchConfig, params: dict, train_seed: int | None 
     spec, train_config = apply_params(config, params)
     if train_seed is not None and not _searches_seed(config):
         train_config = train_config.replace(seed=int(train_seed))
-    with _one_blas_thread():
+    with one_blas_thread():
         data, (x_test, t_test) = load_data(config.data, with_test=True)
         model, history = fit(spec, data, train_config)
         z = model.predict(x_test)
