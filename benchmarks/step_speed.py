@@ -71,22 +71,16 @@ def trainlab_step(optimizer: str):
     return step
 
 
-def book_step(optimizer: str):
+def book_step(optimizer: str, trainer: bool = False):
+    """``trainer=True`` adds what ``Trainer.train_step`` does after the update: it recomputes the
+    recorded loss with a second forward pass."""
     net = book_style.MultiLayerNet(SIZES[0], list(SIZES[1:-1]), SIZES[-1], np.random.default_rng(0))
     opt = book_style.OPTIMIZERS[optimizer](lr=LR[optimizer])
 
     def step(x, t):
         opt.update(net.params, net.gradient(x, t))
-    return step
-
-
-def book_trainer_step(optimizer: str):
-    net = book_style.MultiLayerNet(SIZES[0], list(SIZES[1:-1]), SIZES[-1], np.random.default_rng(0))
-    opt = book_style.OPTIMIZERS[optimizer](lr=LR[optimizer])
-
-    def step(x, t):
-        opt.update(net.params, net.gradient(x, t))
-        net.loss(x, t)  # Trainer.train_step: the recorded loss is recomputed after the update
+        if trainer:
+            net.loss(x, t)
     return step
 
 
@@ -116,8 +110,8 @@ def torch_step(optimizer: str):
     return step
 
 
-IMPLEMENTATIONS = {"trainlab": trainlab_step, "book": book_step, "book_trainer": book_trainer_step,
-                   "torch": torch_step}
+IMPLEMENTATIONS = {"trainlab": trainlab_step, "book": book_step,
+                   "book_trainer": lambda optimizer: book_step(optimizer, trainer=True), "torch": torch_step}
 
 
 def steps_per_second(step, batches, seconds: float) -> float:

@@ -182,8 +182,11 @@ class Dropout:
         self.convention = convention
         self.mask = None
         self.frozen = False
-        # train-time factor: 1/(1−p) for inverted dropout, 1 for the book's classic form
-        self.scale = 1.0 / (1.0 - p) if convention == "inverted" else 1.0
+
+    @property
+    def scale(self) -> float:
+        """The train-time factor: 1/(1−p) for inverted dropout, 1 for the book's classic form."""
+        return 1.0 / (1.0 - self.p) if self.convention == "inverted" else 1.0
 
     def forward(self, x, train: bool = False):
         if not train:

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SoftmaxCrossEntropy", "softmax", "log_softmax"]
-
-
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    """log softmax(z) = z − max − log Σ exp(z − max), along the last axis (stable for any z)."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+__all__ = ["SoftmaxCrossEntropy", "softmax"]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
