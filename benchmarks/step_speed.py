@@ -148,9 +148,11 @@ def matmul_gflops(rounds: int, seconds: float) -> float:
 
 
 def measure(threads: int, rounds: int, seconds: float, batches, impls) -> dict:
-    import torch
+    if "torch" in impls:
+        import torch
 
-    torch.set_num_threads(threads)
+        torch.set_num_threads(threads)
+    flops = step_flops(batch=batches[0][0].shape[0])
     with threadpool_limits(limits=threads):
         peak = matmul_gflops(rounds, seconds)
         result = {"matmul_peak_gflops": round(peak, 1)}
@@ -165,8 +167,8 @@ def measure(threads: int, rounds: int, seconds: float, batches, impls) -> dict:
                     rates[name].append(steps_per_second(step, batches, seconds))
             med = {name: statistics.median(r) for name, r in rates.items()}
             entry = {f"{name}_steps_per_s": round(v, 1) for name, v in med.items()}
-            entry["trainlab_gflops"] = round(med["trainlab"] * step_flops() / 1e9, 1)
-            entry["fraction_of_peak"] = round(med["trainlab"] * step_flops() / 1e9 / peak, 3)
+            entry["trainlab_gflops"] = round(med["trainlab"] * flops / 1e9, 1)
+            entry["fraction_of_peak"] = round(med["trainlab"] * flops / 1e9 / peak, 3)
             for base in ("book", "book_trainer"):
                 if base in med:
                     entry[f"vs_{base}"] = round(med["trainlab"] / med[base], 2)

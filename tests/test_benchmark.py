@@ -81,6 +81,19 @@ def test_tiny_run_prints_every_figure_as_json(capsys):
                 entry["trainlab_steps_per_s"] / entry["torch_steps_per_s"], rel=0.01)
 
 
+def test_fraction_of_peak_counts_the_batch_given(capsys, monkeypatch):
+    """--batch 64 halves the FLOPs of a step; without torch the run must not import it."""
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
+    assert step_speed.main(["--threads", "1", "--rounds", "1", "--seconds", "0.01", "--batch", "64",
+                            "--no-torch"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    sgd = report["threads"]["1"]["sgd"]
+    assert report["step_mflop"] == pytest.approx(step_speed.step_flops(batch=64) / 1e6, abs=0.01)
+    assert sgd["trainlab_gflops"] == pytest.approx(
+        sgd["trainlab_steps_per_s"] * step_speed.step_flops(batch=64) / 1e9, rel=0.02, abs=0.1)
+    assert "torch_steps_per_s" not in sgd
+
+
 def test_bad_threads_is_a_usage_error():
     with pytest.raises(SystemExit) as exc:
         step_speed.main(["--threads", "two"])
