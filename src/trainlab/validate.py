@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 __all__ = [
+    "ConfigError",
     "check_choice",
     "check_positive",
     "check_nonnegative",
@@ -17,37 +18,54 @@ __all__ = [
 ]
 
 
+class ConfigError(ValueError):
+    """A bad configuration value. ``field`` names the option that was wrong (``'lr'``,
+    ``'hidden_sizes'``, …), so a command can name its flag without reading the message."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownKeyError(ConfigError, TypeError):
+    """Keys that a configuration does not accept (also a TypeError, like a bad keyword argument)."""
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
-def check_choice(kind: str, name, valid: Iterable[str]):
-    """Return ``name`` lower-cased if it is one of ``valid``; else raise listing the valid names."""
+def check_choice(kind: str, name, valid: Iterable[str], field: str | None = None):
+    """Return ``name`` lower-cased if it is one of ``valid``; else raise listing the valid names.
+
+    ``kind`` is the words of the message ("optimizer convention"); ``field`` the option's name
+    (default: ``kind`` with spaces as underscores)."""
     valid = list(valid)
     key = name.lower() if isinstance(name, str) else name
     if key not in valid:
-        raise ValueError(f"unknown {kind} {name!r}; valid {kind}s are: {', '.join(valid)}")
+        raise ConfigError(field or kind.replace(" ", "_"),
+                          f"unknown {kind} {name!r}; valid {kind}s are: {', '.join(valid)}")
     return key
 
 
 def check_positive(name: str, value) -> float:
     """``value`` > 0 and finite."""
     if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ConfigError(name, f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
 
 
 def check_nonnegative(name: str, value) -> float:
     """``value`` >= 0 and finite."""
     if not _is_number(value) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise ConfigError(name, f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
 def check_unit_interval(name: str, value) -> float:
     """``value`` in [0, 1)."""
     if not _is_number(value) or not (0.0 <= value < 1.0):
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        raise ConfigError(name, f"{name} must be in [0, 1), got {value!r}")
     return float(value)
 
 
@@ -104,4 +122,5 @@ def check_known_keys(kind: str, given: Mapping, accepted: Iterable[str]) -> None
     accepted = list(accepted)
     unknown = [k for k in given if k not in accepted]
     if unknown:
-        raise TypeError(f"unknown {kind} {', '.join(map(repr, unknown))}; accepted: {', '.join(accepted)}")
+        raise UnknownKeyError(unknown[0], f"unknown {kind} {', '.join(map(repr, unknown))}; "
+                                          f"accepted: {', '.join(accepted)}")
