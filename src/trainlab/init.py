@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .validate import check_choice
+from .validate import ConfigError, ConfigTypeError, check_choice
 
 __all__ = ["INITIALIZERS", "BOOK_ALIASES", "resolve_init", "make_weight", "init_std"]
 
@@ -83,7 +83,7 @@ def resolve_init(init) -> tuple[str, float]:
     if isinstance(init, (int, float, np.integer, np.floating)) and not isinstance(init, bool):
         std = float(init)
         if not math.isfinite(std) or std < 0:
-            raise ValueError(f"init std must be a finite number >= 0, got {init!r}")
+            raise ConfigError("init", f"init std must be a finite number >= 0, got {init!r}")
         return "normal", std
     if isinstance(init, str):
         try:
@@ -94,9 +94,9 @@ def resolve_init(init) -> tuple[str, float]:
         key = BOOK_ALIASES.get(key, ALIASES.get(key, key))
         valid = list(INITIALIZERS) + list(ALIASES) + list(BOOK_ALIASES) + ["a number (the std)"]
         if key not in INITIALIZERS:
-            check_choice("initialiser", init, valid)
+            check_choice("initialiser", init, valid, field="init")
         return key, 0.01 if key == "normal" else 0.0
-    raise TypeError(f"init must be an initialiser name or a number (std), got {init!r}")
+    raise ConfigTypeError("init", f"init must be an initialiser name or a number (std), got {init!r}")
 
 
 def _positive_float(text: str) -> float:

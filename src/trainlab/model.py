@@ -11,15 +11,18 @@ Because the layout puts all weight matrices first, both are one operation on ``d
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .init import make_weight, resolve_init
 from .layers import ACTIVATIONS, BN_CONVENTIONS, DROPOUT_CONVENTIONS, Affine, BatchNorm, Dropout
 from .losses import SoftmaxCrossEntropy
+from .options import HIDDEN_SYNTAX, hidden_option, number, option, parse_hidden
 from .params import ParamBuffer
 from .validate import (
+    ConfigError,
+    UnknownKeyError,
     check_choice,
     check_inputs,
     check_labels,
@@ -30,6 +33,15 @@ from .validate import (
 __all__ = ["ModelSpec", "MLP", "WEIGHT_DECAY_KINDS"]
 
 WEIGHT_DECAY_KINDS = ("l2", "l1")
+DTYPES = ("float32", "float64")
+
+
+def _init_option(text: str):
+    """``--init``: a name, or a number (the std of N(0, std²))."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 @dataclass(frozen=True)
@@ -37,33 +49,56 @@ class ModelSpec:
     """Everything that defines an MLP. Frozen: a run writes it beside its results.
 
     init: an initialiser name (see :mod:`trainlab.init`), a book spelling ('he', 'xavier', …)
-    or a number used as the std of N(0, std²).
+    or a number used as the std of N(0, std²). Each field declares its command-line option
+    (:mod:`trainlab.options`); ``input_size`` and ``output_size`` come from the data.
     """
 
     input_size: int = 784
-    hidden_sizes: tuple[int, ...] = (100, 100, 100, 100)
+    hidden_sizes: tuple[int, ...] = field(default=(100, 100, 100, 100), metadata=option(
+        f"hidden layer sizes: {HIDDEN_SYNTAX}", flag="--hidden", parse=hidden_option, metavar="SIZES"))
     output_size: int = 10
-    activation: str = "relu"
-    init: str | float = "he"
-    init_value: float | None = None
-    batch_norm: bool = False
-    bn_convention: str = "torch"
-    dropout: float = 0.0
-    dropout_convention: str = "inverted"
-    weight_decay: float = 0.0
-    weight_decay_kind: str = "l2"
-    dtype: str = "float32"
+    activation: str = field(default="relu", metadata=option("hidden activation", choices=ACTIVATIONS))
+    init: str | float = field(default="he", metadata=option(
+        "weight initialiser: a name from 'trainlab list initializers' (he, xavier, glorot_normal, …) "
+        "or a number = std of N(0, std²)", parse=_init_option, metavar="NAME|STD"))
+    init_value: float | None = field(default=None, metadata=option(
+        "the std of --init normal, or the value of --init constant", parse=number, metavar="X"))
+    batch_norm: bool = field(default=False, metadata=option(
+        "batch normalisation after each hidden affine layer", boolean=True))
+    bn_convention: str = field(default="torch", metadata=option(
+        "batch-norm convention: torch (eps 1e-5, running var from 1, unbiased) or book", choices=BN_CONVENTIONS))
+    dropout: float = field(default=0.0, metadata=option(
+        "dropout probability in [0, 1) after each hidden activation", parse=number, metavar="P"))
+    dropout_convention: str = field(default="inverted", metadata=option(
+        "inverted (torch) or classic (the book's: no scaling in training, ×(1−p) at test)",
+        choices=DROPOUT_CONVENTIONS))
+    weight_decay: float = field(default=0.0, metadata=option(
+        "the model's weight decay λ: l2 adds ½λ‖W‖² to the loss (the book's), l1 λ‖W‖₁", parse=number, metavar="λ"))
+    weight_decay_kind: str = field(default="l2", metadata=option("l2 or l1", choices=WEIGHT_DECAY_KINDS))
+    dtype: str = field(default="float32", metadata=option("parameter dtype", choices=DTYPES))
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
+        if isinstance(self.hidden_sizes, str):
+            object.__setattr__(self, "hidden_sizes", parse_hidden(self.hidden_sizes))
+        try:
+            sizes = tuple(int(h) for h in self.hidden_sizes)
+        except (TypeError, ValueError):
+            raise ConfigError("hidden_sizes", f"hidden_sizes must be integers, got {self.hidden_sizes!r}") from None
+        object.__setattr__(self, "hidden_sizes", sizes)
         for name in ("input_size", "output_size"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+                raise ConfigError(name, f"{name} must be an integer >= 1, got {value!r}")
         if any(h < 1 for h in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes must all be >= 1, got {self.hidden_sizes}")
+            raise ConfigError("hidden_sizes", f"hidden_sizes must all be >= 1, got {self.hidden_sizes}")
         object.__setattr__(self, "activation", check_choice("activation", self.activation, ACTIVATIONS))
-        resolve_init(self.init)
+        init_name, _ = resolve_init(self.init)
+        if self.init_value is not None:
+            check_nonnegative("init_value", self.init_value)
+            if init_name not in ("normal", "constant") or not isinstance(self.init, str) \
+                    or init_name != self.init.lower():
+                raise ConfigError("init_value", f"init_value sets the std of init 'normal' or the value of "
+                                                f"init 'constant'; init {self.init!r} does not use it")
         check_unit_interval("dropout", self.dropout)
         check_nonnegative("weight_decay", self.weight_decay)
         # Choices are matched case-insensitively and stored lower-cased, so what was accepted here
@@ -71,8 +106,8 @@ class ModelSpec:
         for field_name, kind, valid in (("bn_convention", "batch-norm convention", BN_CONVENTIONS),
                                         ("dropout_convention", "dropout convention", DROPOUT_CONVENTIONS),
                                         ("weight_decay_kind", "weight-decay kind", WEIGHT_DECAY_KINDS),
-                                        ("dtype", "dtype", ("float32", "float64"))):
-            object.__setattr__(self, field_name, check_choice(kind, getattr(self, field_name), valid))
+                                        ("dtype", "dtype", DTYPES)):
+            object.__setattr__(self, field_name, check_choice(kind, getattr(self, field_name), valid, field_name))
 
     def replace(self, **changes) -> "ModelSpec":
         return dataclasses.replace(self, **changes)
@@ -87,12 +122,35 @@ class ModelSpec:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown model option(s) {sorted(unknown)}; accepted: {sorted(known)}")
+            raise UnknownKeyError(sorted(unknown)[0], f"unknown model option(s) {sorted(unknown)}; "
+                                                      f"accepted: {sorted(known)}")
         return cls(**d)
 
     @property
     def sizes(self) -> list[int]:
         return [self.input_size, *self.hidden_sizes, self.output_size]
+
+    @property
+    def n_params(self) -> int:
+        """Trained numbers: every W and b, and γ, β per hidden unit with batch norm."""
+        s = self.sizes
+        n = sum(a * b + b for a, b in zip(s[:-1], s[1:]))
+        return n + (2 * sum(self.hidden_sizes) if self.batch_norm else 0)
+
+    @property
+    def eval_rows(self) -> int:
+        """Rows per chunk when evaluating: the widest layer's activations of a chunk stay near
+        64 MiB (10,000 rows of MNIST-size nets; fewer for very wide layers)."""
+        width = max(self.sizes)
+        return int(max(1, min(10_000, (64 << 20) // (width * np.dtype(self.dtype).itemsize * 3))))
+
+    def memory_bytes(self, batch_size: int, optimizer_states: int = 3) -> int:
+        """A rough peak of training memory: parameters, gradients, optimizer state and scratch
+        (``5 + optimizer_states`` buffers), and about four arrays per layer for a batch and for an
+        evaluation chunk."""
+        item = np.dtype(self.dtype).itemsize
+        rows = batch_size + self.eval_rows
+        return int(item * (self.n_params * (4 + optimizer_states) + 4 * rows * sum(self.sizes)))
 
 
 class MLP:
@@ -200,9 +258,11 @@ class MLP:
                 g += p.data.dtype.type(lam) * np.sign(p.decayed)
         return loss
 
-    def accuracy(self, x, t, batch_size: int = 10000) -> float:
-        """Fraction of samples whose argmax logit equals the label (inference mode)."""
+    def accuracy(self, x, t, batch_size: int | None = None) -> float:
+        """Fraction of samples whose argmax logit equals the label (inference mode), in chunks of
+        ``batch_size`` rows (default :attr:`ModelSpec.eval_rows`)."""
         x, t = self.check_batch(x, t)
+        batch_size = batch_size or self.spec.eval_rows
         labels = t if t.ndim == 1 else t.argmax(axis=1)
         correct = 0
         for i in range(0, x.shape[0], batch_size):

@@ -33,7 +33,8 @@ from .history import History
 from .model import MLP, ModelSpec
 from .optim import CONVENTIONS, OPTIMIZERS, make_optimizer
 from .seeding import generator_state, set_generator_state, spawn_streams
-from .validate import check_choice
+from .options import integer, option
+from .validate import ConfigError, ConfigTypeError, UnknownKeyError, check_choice
 
 __all__ = ["TrainConfig", "Data", "Trainer", "fit", "Diverged", "SAMPLINGS"]
 
@@ -42,36 +43,51 @@ SAMPLINGS = ("epoch", "replacement")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train. ``optimizer_params`` are the optimizer's own hyperparameters (``lr``, ``b1``, …).
+    """How to train. ``optimizer_params`` are the optimizer's own hyperparameters (``lr``, ``b1``, …);
+    the ones not given take the optimizer's defaults for ``convention`` and are filled in, so a
+    resolved configuration says every number that was used.
 
     ``eval_samples``: evaluate each split on its first k samples (None = all), as the book's
-    ``evaluate_sample_num_per_epoch``.
+    ``evaluate_sample_num_per_epoch``. Each field declares its command-line option.
     """
 
-    epochs: int = 20
-    batch_size: int = 100
-    optimizer: str = "sgd"
-    optimizer_params: dict = field(default_factory=lambda: {"lr": 0.01})
-    convention: str = "torch"
-    sampling: str = "epoch"
-    eval_samples: int | None = None
-    seed: int = 0
-    checkpoint_every: int = 1
+    epochs: int = field(default=20, metadata=option("whole epochs to train", parse=integer))
+    batch_size: int = field(default=100, metadata=option("mini-batch size", parse=integer))
+    optimizer: str = field(default="adam", metadata=option("the optimizer ('trainlab list optimizers')",
+                                                           choices=OPTIMIZERS))
+    optimizer_params: dict = field(default_factory=dict)
+    convention: str = field(default="torch", metadata=option(
+        "optimizer convention: torch (torch.optim's defaults and numerics) or book (the book's code)",
+        choices=CONVENTIONS))
+    sampling: str = field(default="epoch", metadata=option(
+        "epoch: every sample once per epoch, shuffled; replacement: the book's np.random.choice batches",
+        choices=SAMPLINGS))
+    eval_samples: int | None = field(default=None, metadata=option(
+        "evaluate each split on its first K samples (default: all)", parse=integer, metavar="K"))
+    seed: int = field(default=0, metadata=option("one seed for weights, batch order, dropout and the split",
+                                                 parse=integer))
+    checkpoint_every: int = field(default=1, metadata=option("write the checkpoint every E epochs",
+                                                             parse=integer, metavar="E"))
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "checkpoint_every"):
+        for name in ("epochs", "batch_size", "checkpoint_every", "seed"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < (0 if name == "epochs" else 1):
-                low = 0 if name == "epochs" else 1
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            low = 0 if name in ("epochs", "seed") else 1
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+                raise ConfigError(name, f"{name} must be an integer >= {low}, got {value!r}")
         object.__setattr__(self, "optimizer", check_choice("optimizer", self.optimizer, OPTIMIZERS))
-        check_choice("optimizer convention", self.convention, CONVENTIONS)
-        check_choice("sampling", self.sampling, SAMPLINGS)
-        if self.eval_samples is not None and self.eval_samples < 1:
-            raise ValueError(f"eval_samples must be >= 1 or None, got {self.eval_samples!r}")
-        object.__setattr__(self, "optimizer_params", dict(self.optimizer_params))
-        # build once on a dummy buffer so bad hyperparameters fail here, where the user passed them
-        make_optimizer(self.optimizer, (np.zeros(1), np.zeros(1)), self.convention, **self.optimizer_params)
+        object.__setattr__(self, "convention",
+                           check_choice("optimizer convention", self.convention, CONVENTIONS, "convention"))
+        object.__setattr__(self, "sampling", check_choice("sampling", self.sampling, SAMPLINGS))
+        if self.eval_samples is not None and (not isinstance(self.eval_samples, (int, np.integer))
+                                              or isinstance(self.eval_samples, bool) or self.eval_samples < 1):
+            raise ConfigError("eval_samples", f"eval_samples must be an integer >= 1 or None, got {self.eval_samples!r}")
+        if not isinstance(self.optimizer_params, dict):
+            raise ConfigTypeError("optimizer_params", f"optimizer_params must be a dict, got {self.optimizer_params!r}")
+        # build once on a dummy buffer: bad hyperparameters fail here, where they were passed, and
+        # the ones not given are filled in with the optimizer's defaults
+        opt = make_optimizer(self.optimizer, (np.zeros(1), np.zeros(1)), self.convention, **self.optimizer_params)
+        object.__setattr__(self, "optimizer_params", dict(opt.hyperparameters))
 
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
@@ -84,7 +100,8 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown training option(s) {sorted(unknown)}; accepted: {sorted(known)}")
+            raise UnknownKeyError(sorted(unknown)[0], f"unknown training option(s) {sorted(unknown)}; "
+                                                      f"accepted: {sorted(known)}")
         return cls(**d)
 
 
@@ -139,9 +156,13 @@ class Trainer:
         self._elapsed_before = 0.0
         self._start = None
         self.saved_epoch = None  # the epoch of the last checkpoint written or restored
+        if spec.batch_norm and config.batch_size == 1:
+            raise ConfigError("batch_size", "batch_size=1 cannot train with batch norm: the statistics of one "
+                                            "sample normalise every unit to 0; use a batch of 2 or more")
         if (spec.batch_norm and config.sampling == "epoch" and self.n > 1
                 and self.n % config.batch_size == 1):
-            raise ValueError(
+            raise ConfigError(
+                "batch_size",
                 f"batch_size={config.batch_size} leaves a last mini-batch of 1 sample out of {self.n}, "
                 f"which batch norm cannot train on; choose another batch size or training-set size")
 
@@ -199,7 +220,8 @@ class Trainer:
             self.history.message = str(exc)
         except BaseException:
             self.history.status = "interrupted"
-            self.history.message = f"interrupted after {len(self.history.epochs) - 1} whole epoch(s)"
+            done = max(len(self.history.epochs) - 1, 0)
+            self.history.message = f"interrupted after {done} whole epoch{'' if done == 1 else 's'}"
             if self.saved_epoch is not None:
                 self.history.message += f"; the checkpoint holds epoch {self.saved_epoch}"
             self._finish()
@@ -297,7 +319,8 @@ class Trainer:
         self._elapsed_before = float(meta.get("elapsed", 0.0))
 
 
-def _loss_and_accuracy(model: MLP, x, t, batch_size: int = 10000) -> tuple[float, float]:
+def _loss_and_accuracy(model: MLP, x, t, batch_size: int | None = None) -> tuple[float, float]:
+    batch_size = batch_size or model.spec.eval_rows
     labels = t if t.ndim == 1 else t.argmax(axis=1)
     total, correct = 0.0, 0
     for i in range(0, x.shape[0], batch_size):

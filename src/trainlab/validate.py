@@ -9,6 +9,8 @@ import numpy as np
 
 __all__ = [
     "ConfigError",
+    "ConfigTypeError",
+    "UnknownKeyError",
     "check_choice",
     "check_positive",
     "check_nonnegative",
@@ -27,8 +29,12 @@ class ConfigError(ValueError):
         self.field = field
 
 
-class UnknownKeyError(ConfigError, TypeError):
-    """Keys that a configuration does not accept (also a TypeError, like a bad keyword argument)."""
+class ConfigTypeError(ConfigError, TypeError):
+    """A value of the wrong type (also a TypeError)."""
+
+
+class UnknownKeyError(ConfigTypeError):
+    """Keys that a configuration does not accept (a TypeError, like a bad keyword argument)."""
 
 
 def _is_number(value) -> bool:

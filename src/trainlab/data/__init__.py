@@ -10,10 +10,14 @@ from .mnist import (
     load_idx_dataset,
     load_mnist,
 )
+from .spec import Arrays, DataSpec, load_arrays
 from .splits import Splits, split_train_val
 
 __all__ = [
+    "Arrays",
     "DATASETS",
+    "DataSpec",
+    "load_arrays",
     "DataError",
     "DatasetInfo",
     "Splits",
