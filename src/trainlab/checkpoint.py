@@ -2,47 +2,24 @@
 
 It holds the parameters, BN running statistics, optimizer state (keys ``param/…``,
 ``buffer/…``, ``optim/…``) and a JSON document under ``meta`` (epoch, history, configuration,
-random-generator states). It is written to a temporary file in the same folder and renamed over
-the old one, so a run killed at any moment leaves either the previous or the new checkpoint
-(plus, at worst, a stray ``.checkpoint.npz.*.tmp`` file, which the next save removes; the same
-holds for :func:`atomic_write_text`).
+random-generator states; NaN is allowed there: the history of a diverged run keeps its NaN loss).
+It is written atomically (:mod:`trainlab.files`), so a run killed at any moment leaves either the
+previous or the new checkpoint.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["save_checkpoint", "load_checkpoint", "atomic_write_text", "CHECKPOINT_NAME"]
+from . import files
+
+__all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_NAME"]
 
 CHECKPOINT_NAME = "checkpoint.npz"
-
-
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _remove_stale_temporaries(path)
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Remove ``.NAME.*.tmp`` files that a process killed mid-write left beside ``path``."""
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
 
 
 def save_checkpoint(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -56,32 +33,7 @@ def save_checkpoint(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
         if v.dtype.hasobject:
             raise TypeError(f"checkpoint array {k!r} holds Python objects; only numeric arrays are stored")
     payload["meta"] = np.array(json.dumps(meta, allow_nan=True))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    _remove_stale_temporaries(path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable (best effort: not every platform can open a folder)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    files.write_bytes(path, lambda f: np.savez(f, **payload))
 
 
 def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:

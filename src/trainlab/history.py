@@ -9,7 +9,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["History", "STATUSES"]
+__all__ = ["History", "STATUSES", "histories_to_csv", "nonfinite_curves"]
 
 STATUSES = ("running", "completed", "diverged", "interrupted")
 
@@ -43,10 +43,17 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict) -> "History":
+        """From :meth:`to_dict`, or from strict JSON, where a NaN/inf number was written as null."""
         known = {"iter_loss", "epochs", "wall_time", "status", "message"}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown history field(s) {sorted(unknown)}; accepted: {sorted(known)}")
+        d = dict(d)
+        for key in ("iter_loss", "wall_time"):
+            if key in d:
+                d[key] = [math.nan if v is None else v for v in d[key]]
+        if "epochs" in d:
+            d["epochs"] = [{k: (math.nan if v is None else v) for k, v in r.items()} for r in d["epochs"]]
         return cls(**d)
 
     def to_csv(self, path=None) -> str:
@@ -67,7 +74,10 @@ class History:
         return text
 
     def to_json(self, path=None) -> str:
-        text = json.dumps(self.to_dict(), allow_nan=True)
+        """Strict JSON (a NaN/inf loss is written as null; :meth:`from_dict` reads it back as NaN)."""
+        from .files import strict_json
+
+        text = json.dumps(strict_json(self.to_dict())[0], allow_nan=False)
         if path is not None:
             Path(path).write_text(text)
         return text
@@ -84,3 +94,45 @@ class History:
         d = self.to_dict()
         d.pop("wall_time")
         return d
+
+
+def histories_to_csv(histories: dict) -> str:
+    """Several histories (``{label: History or its dict}``) as one table: a ``curve`` column, then
+    the columns of :meth:`History.to_csv`, one row per (curve, epoch record). A curve with no epoch
+    records (one that only has the loss of every update) gives one row per update instead, with its
+    ``iteration`` and ``iter_loss``."""
+    keys = ["curve", "epoch", "iteration", "wall_time"]
+    rows = []
+    for label, h in histories.items():
+        h = h if isinstance(h, History) else History.from_dict(h)
+        if not h.epochs:
+            rows += [{"curve": label, "iteration": i + 1, "iter_loss": v} for i, v in enumerate(h.iter_loss)]
+            if h.iter_loss and "iter_loss" not in keys:
+                keys.append("iter_loss")
+        for i, record in enumerate(h.epochs):
+            keys += [k for k in record if k not in keys]
+            rows.append({"curve": label, **record, "wall_time": h.wall_time[i] if i < len(h.wall_time) else ""})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+    return buf.getvalue()
+
+
+def _finite(v) -> bool:
+    return not isinstance(v, float) or math.isfinite(v)
+
+
+def nonfinite_curves(histories: dict) -> list[str]:
+    """The labels of ``{label: History or dict}`` whose losses or metrics hold NaN/inf (or null,
+    as strict JSON writes them): the runs that diverged."""
+    bad = []
+    for label, h in histories.items():
+        d = h.to_dict() if isinstance(h, History) else h
+        values = list(d.get("iter_loss") or [])
+        for r in d.get("epochs") or []:
+            values += [v for k, v in r.items() if k not in ("epoch", "iteration")]
+        if any(v is None or not _finite(v) for v in values):
+            bad.append(label)
+    return bad
