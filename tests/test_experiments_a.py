@@ -24,7 +24,7 @@ import pytest
 from trainlab.cli import main
 from trainlab.experiments import runner
 from trainlab.experiments.base import Claim, Experiment
-from trainlab.experiments.curves import mean_band, smooth_curve
+from trainlab.curves import mean_band, smooth_curve
 from trainlab.experiments.runner import parse_overrides, resolve_config, run_experiment
 
 LAYOUT = ("config.json", "summary.json", "claims.json", "result.json")

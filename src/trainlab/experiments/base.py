@@ -1,25 +1,25 @@
-"""What an experiment is: a declared configuration, a per-seed run, a summary, claims and figures.
+"""What an experiment is: declared configuration keys, a per-seed run, a summary, claims and figures.
 
 An experiment is declared once, as a subclass of :class:`Experiment` with its configuration in
-``config`` (a flat dict of JSON values, overridable with ``--set key=value``) and its reduced
-size for tests in ``reduced``. The shared runner (:mod:`trainlab.experiments.runner`) resolves the
-configuration, runs every seed, and writes the run directory:
+``config`` (``{key: Key}``, :mod:`.keys`: default, help, accepted values; each overridable with
+``--set key=value``) and its reduced size for tests in ``reduced``. The runner
+(:mod:`trainlab.experiments.runner`) resolves the configuration, runs every seed (on any executor),
+and writes the experiment's run record (:mod:`trainlab.record`):
 
-    RUN_DIR/
-      config.json        the fully resolved configuration (+ experiment name, seeds, version)
-      seeds/seed-<k>.json   what ``run_seed`` returned for seed k (histories, curves)
-      summary.json       what ``summarize`` returned (means, bands, final metrics)
-      claims.json        the list of claims, each {name, passed, detail, values}
-      figures/<name>.png and .svg
-      result.json        {name, title, status, elapsed_s, book: the book's numbers, claims summary}
+    RUN_DIR/run.json               kind "experiment": resolved config, seeds, status, book section, …
+    RUN_DIR/seeds/seed-K.json|.csv what ``run_seed`` returned; its curves under ``"histories"``
+                                   ({variant: History dict}), the CSV holds those curves
+    RUN_DIR/summary.json, claims.json, figures/NAME.png|.svg
 
-The report reads only these files, never retrains.
+The report and ``trainlab compare`` read only these files, never retrain.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
+
+from .keys import Key
 
 __all__ = ["Claim", "Experiment"]
 
@@ -48,17 +48,29 @@ class Experiment:
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     book_section: ClassVar[str] = ""  # e.g. "§6.1.8, Fig. 6-9"
-    #: the fully declared configuration; every key may be overridden with --set key=value
-    config: ClassVar[dict[str, Any]] = {}
+    #: the book's script this reproduces (``optimizer_compare_mnist.py``), its figures, what it shows
+    book_script: ClassVar[str] = ""
+    book_figures: ClassVar[str] = ""
+    shows: ClassVar[str] = ""
+    #: every key, declared: default, help, accepted values (each may be overridden with --set)
+    config: ClassVar[dict[str, Key]] = {}
     #: overrides that make the experiment small enough for tests (seconds)
     reduced: ClassVar[dict[str, Any]] = {}
-    #: default number of seeds (5 where that costs seconds)
+    #: default number of seeds
     default_seeds: ClassVar[int] = 5
-    #: the book's / reference run's numbers, shown beside ours in the report (free-form, JSON)
+    #: seconds one seed takes at full size on one core (for longest-first scheduling and the map)
+    seed_seconds: ClassVar[float] = 1.0
+    #: whether it trains on a dataset (then ``--data-dir`` applies and the config has ``data_dir``)
+    uses_data: ClassVar[bool] = True
+    #: the book's / reference run's numbers, shown beside ours in the report (JSON)
     book: ClassVar[dict[str, Any]] = {}
 
+    def defaults(self) -> dict[str, Any]:
+        """The declared default of every key."""
+        return {k: key.default for k, key in self.config.items()}
+
     def run_seed(self, config: dict, seed: int) -> dict:
-        """Run once with ``seed``; return JSON-serialisable results (histories, curves)."""
+        """Run once with ``seed``; return JSON-serialisable results, curves under ``"histories"``."""
         raise NotImplementedError
 
     def summarize(self, config: dict, runs: list[dict]) -> dict:

@@ -23,7 +23,7 @@ from ..model import MLP, ModelSpec
 from ..optim import make_optimizer
 from ..seeding import spawn_streams
 from .base import Claim, Experiment
-from .curves import mean_band
+from ..curves import mean_band
 from .optimizer_mnist import mnist
 
 

@@ -17,16 +17,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import MLP, ModelSpec
-from ..optim import make_optimizer
+from ..layers import ACTIVATIONS
+from ..model import DTYPES, MLP, ModelSpec
+from ..optim import CONVENTIONS, OPTIMIZERS, make_optimizer
 from ..seeding import spawn_streams
 from .base import Claim, Experiment
-from .curves import as_list
-from .optimizer_mnist import loss_figure, mnist, smoothed_summary, train_same_batches
+from .common import dataset, dims, smoothed_summary, train_same_batches
+from .keys import Bool, Choice, Float, Int, Ints, Mapping
+from .panels import loss_figure
 
 LABELS = {"std=0.01": "std=0.01", "xavier": "Xavier (LeCun √(1/n))", "he": "He √(2/n)", "zeros": "zeros"}
 MARKERS = {"std=0.01": "o", "xavier": "s", "he": "D", "zeros": "x"}
 LN10 = float(np.log(10.0))
+
+
+def _valid_inits(inits: dict) -> str | None:
+    from ..init import resolve_init
+
+    for label, init in inits.items():
+        try:
+            resolve_init(init)
+        except (TypeError, ValueError) as exc:
+            return f"{label}: {exc}"
+    return None
 
 
 def max_unit_difference(model: MLP) -> float:
@@ -39,25 +52,40 @@ class InitMnist(Experiment):
     name = "init-mnist"
     title = "Weight initialisation on MNIST: std 0.01 vs Xavier vs He (and zeros)"
     book_section = "§6.2.4, Fig. 6-15"
+    book_script = "weight_init_compare.py"
+    book_figures = "Fig. 6-15"
+    shows = "on MNIST std 0.01 does not learn at all; Xavier and He both learn, He faster; all-zero weights stay symmetric"
     config = {
-        "hidden_sizes": [100, 100, 100, 100],
-        "activation": "relu",
-        "inits": {"std=0.01": 0.01, "xavier": "lecun_normal", "he": "he_normal"},
-        "zero_init": True,
-        "optimizer": "sgd",
-        "lr": 0.01,
-        "convention": "book",
-        "batch_size": 128,
-        "iterations": 2000,
-        "recorded_loss": "pre",
-        "final_window": 100,
-        "compare_at": 500,  # "He learns faster": lower smoothed loss at this iteration
-        "stuck_tolerance": 0.05,  # std 0.01 "stays near 2.30": final within this of ln 10
-        "learned_below": 0.5,  # Xavier and He end below this (book 0.2–0.4 and 0.17–0.29)
-        "dtype": "float32",
+        "hidden_sizes": Ints([100, 100, 100, 100], "hidden layer widths", high=4096, max_len=32),
+        "activation": Choice("relu", ACTIVATIONS, "hidden activation"),
+        "inits": Mapping({"std=0.01": 0.01, "xavier": "lecun_normal", "he": "he_normal"},
+                         "label → initialiser (a name or a std); the claims use std=0.01, xavier and he",
+                         validator=_valid_inits),
+        "zero_init": Bool(True, "also train all-zero weights (the symmetry claim)"),
+        "optimizer": Choice("sgd", OPTIMIZERS, "the one optimizer every net uses"),
+        "lr": Float(0.01, "its learning rate η", low=0, low_open=True),
+        "convention": Choice("book", CONVENTIONS, "optimizer convention"),
+        "batch_size": Int(128, "mini-batch size (the same batch for every net)", low=1, high=60_000),
+        "iterations": Int(2000, "training iterations", low=1, high=200_000),
+        "recorded_loss": Choice("pre", ("pre", "post"), "mini-batch loss before the update, or after it "
+                                "on the same batch (the book's)"),
+        "final_window": Int(100, "iterations averaged for the 'final' smoothed loss", low=1),
+        "compare_at": Int(500, "claim: He has the lower smoothed loss at this iteration", low=0),
+        "stuck_tolerance": Float(0.05, "claim: std 0.01's final loss is within this of ln 10", low=0, low_open=True),
+        "learned_below": Float(0.5, "claim: Xavier and He end below this loss", low=0, low_open=True),
+        "dtype": Choice("float32", DTYPES, "parameter dtype"),
     }
     reduced = {"iterations": 300, "compare_at": 200, "hidden_sizes": [50, 50, 50, 50]}
     default_seeds = 3  # ~10 s of one core per seed; 3 seeds give a band within the run-all budget
+    seed_seconds = 10.0
+
+    def check_config(self, config: dict) -> None:
+        from ..validate import ConfigError
+
+        if config["final_window"] > config["iterations"]:
+            raise ConfigError("final_window", f"final_window ({config['final_window']}) must be at most "
+                                              f"iterations ({config['iterations']})")
+
     book = {
         "source": "JP-notebook run (one unseeded run, post-update loss on the current batch)",
         "loss_at": {
@@ -70,8 +98,9 @@ class InitMnist(Experiment):
     }
 
     def run_seed(self, config: dict, seed: int) -> dict:
-        (x, t), _ = mnist()
+        (x, t), _ = dataset(config)
         x = x.astype(np.dtype(config["dtype"]), copy=False)
+        input_size, classes = dims(config)
         streams = spawn_streams(seed)
         init_seed = int(streams["init"].integers(2**63))
         inits = dict(config["inits"])
@@ -79,13 +108,13 @@ class InitMnist(Experiment):
             inits["zeros"] = "zeros"
         nets = {}
         for key, init in inits.items():
-            spec = ModelSpec(hidden_sizes=tuple(config["hidden_sizes"]), activation=config["activation"], init=init,
-                             dtype=config["dtype"])
+            spec = ModelSpec(input_size=input_size, hidden_sizes=tuple(config["hidden_sizes"]), output_size=classes,
+                             activation=config["activation"], init=init, dtype=config["dtype"])
             model = MLP(spec, rng=np.random.default_rng(init_seed))  # the same normals, scaled per init
             nets[key] = (model, make_optimizer(config["optimizer"], model.params, config["convention"], lr=config["lr"]))
-        losses = train_same_batches(nets, x, t, int(config["iterations"]), int(config["batch_size"]),
-                                    streams["data"], config["recorded_loss"])
-        out = {"loss": {k: as_list(v, 6) for k, v in losses.items()},
+        histories = train_same_batches(nets, x, t, int(config["iterations"]), int(config["batch_size"]),
+                                       streams["data"], config["recorded_loss"])
+        out = {"histories": histories,
                "max_unit_difference": {k: max_unit_difference(m) for k, (m, _) in nets.items()}}
         if "zeros" in nets:
             out["zeros_max_abs_hidden_weight"] = float(max(
@@ -93,7 +122,7 @@ class InitMnist(Experiment):
         return out
 
     def summarize(self, config: dict, runs: list[dict]) -> dict:
-        names = list(runs[0]["loss"])
+        names = list(runs[0]["histories"])
         it = int(config["iterations"])
         at = tuple(sorted({i for i in (0, 100, int(config["compare_at"]), 1000, 1900) if i < it}))
         per = smoothed_summary(runs, names, window=int(config["final_window"]), at=at)

@@ -17,121 +17,69 @@ Test accuracy after training is on the full 10000-image test set (one forward pa
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from ..model import MLP, ModelSpec
-from ..optim import make_optimizer
+from ..layers import ACTIVATIONS
+from ..model import DTYPES, MLP, ModelSpec
+from ..optim import CONVENTIONS, make_optimizer
 from ..seeding import spawn_streams
 from .base import Claim, Experiment
-from .curves import as_list, mean_band, smooth_curve
+from .common import OPTIMIZER_LABELS as LABELS
+from .common import dataset, dims, smoothed_summary, train_same_batches
+from .keys import Choice, Choices, Float, Int, Ints, Text
+from .panels import loss_figure
 
-LABELS = {"sgd": "SGD", "momentum": "Momentum", "adagrad": "AdaGrad", "adam": "Adam", "rmsprop": "RMSProp",
-          "nesterov": "Nesterov"}
-MARKERS = {"sgd": "o", "momentum": "x", "adagrad": "s", "adam": "D", "rmsprop": "^", "nesterov": "v"}
 BOOK_FOUR = ("sgd", "momentum", "adagrad", "adam")
+COMPARED = ("sgd", "momentum", "adagrad", "adam", "rmsprop", "nesterov")
 
 
-@functools.lru_cache(maxsize=1)
-def mnist():
-    """((x_train, t_train), (x_test, t_test)), float32 in [0, 1], loaded once per process."""
-    from ..data import load_mnist
-
-    return load_mnist()
-
-
-def train_same_batches(nets: dict, x, t, iterations: int, batch_size: int, rng: np.random.Generator,
-                       record: str = "pre") -> dict[str, np.ndarray]:
-    """Train every ``(model, optimizer)`` of ``nets`` on the same with-replacement batch each iteration.
-
-    Returns the per-iteration mini-batch loss of each net: before its update (``record='pre'``) or
-    after it on the same batch, in inference mode (``'post'``, the book's). NaN stays NaN (a diverged
-    net keeps producing NaN; it is not stopped, so the other nets still see the same batches).
-    """
-    if record not in ("pre", "post"):
-        raise ValueError(f"recorded_loss must be 'pre' or 'post', got {record!r}")
-    n = x.shape[0]
-    losses = {name: np.empty(iterations) for name in nets}
-    with np.errstate(all="ignore"):
-        for it in range(iterations):
-            idx = rng.integers(0, n, size=batch_size)
-            xb, tb = x[idx], t[idx]
-            for name, (model, opt) in nets.items():
-                loss = model.gradient(xb, tb, check=False)
-                opt.step()
-                if record == "post":
-                    loss = model.loss(xb, tb, check=False)
-                losses[name][it] = loss
-    return losses
-
-
-def smoothed_summary(runs: list[dict], names, key: str = "loss", window: int = 100,
-                     at=(0, 100, 500, 1000, 1900)) -> dict:
-    """Per name: smoothed mean/band over seeds, final (mean of the last ``window`` smoothed points), values at ``at``."""
-    out = {}
-    for name in names:
-        smoothed = np.array([smooth_curve(r[key][name]) for r in runs])
-        band = mean_band(smoothed)
-        finals = [float(np.mean(s[-window:])) for s in smoothed]
-        mean = np.asarray(band["mean"])
-        out[name] = {
-            "smoothed": band,
-            "final_per_seed": finals,
-            "final": float(np.mean(finals)),
-            "at": {str(i): float(mean[i]) for i in at if i < len(mean)},
-        }
-    return out
-
-
-def loss_figure(config, summary, names, title, ylim=(0, 1), labels=LABELS, markers=MARKERS):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4.6), layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
-    for name in names:
-        s = summary[name]["smoothed"]
-        mean = np.asarray(s["mean"], dtype=float)
-        x = np.arange(len(mean))
-        line, = ax.plot(x, mean, marker=markers.get(name), markevery=100, markersize=5,
-                        label=f"{labels.get(name, name)} ({summary[name]['final']:.3f})")
-        if s["n"] > 1:
-            ax.fill_between(x, s["lo"], s["hi"], color=line.get_color(), alpha=0.2, linewidth=0)
-    ax.set_xlabel("iterations")
-    ax.set_ylabel("loss (smoothed)")
-    ax.set_ylim(*ylim)
-    ax.legend(title="final smoothed loss")
-    ax.set_title(title, fontsize=10)
-    return fig
+def _lr(default: float, who: str):
+    return Float(default, f"{who}'s learning rate η", low=0, low_open=True)
 
 
 class OptimizerMnist(Experiment):
     name = "optimizer-mnist"
     title = "Optimizers on MNIST: SGD vs Momentum, AdaGrad, Adam (+RMSProp, Nesterov)"
     book_section = "§6.1.8, Fig. 6-9"
+    book_script = "optimizer_compare_mnist.py"
+    book_figures = "Fig. 6-9"
+    shows = "on MNIST SGD learns slowest; Momentum, AdaGrad and Adam about equally fast, AdaGrad a little faster"
     config = {
-        "hidden_sizes": [100, 100, 100, 100],
-        "activation": "relu",
-        "init": "he",
-        "batch_size": 128,
-        "iterations": 2000,
-        "optimizers": ["sgd", "momentum", "adagrad", "adam", "rmsprop", "nesterov"],
-        "convention": "book",
-        "lr_sgd": 0.01,
-        "lr_momentum": 0.01,
-        "lr_adagrad": 0.01,
-        "lr_adam": 0.001,
-        "lr_rmsprop": 0.01,
-        "lr_nesterov": 0.01,
-        "recorded_loss": "pre",
-        "final_window": 100,
-        "others_below": 0.1,  # "Momentum, AdaGrad and Adam all end below this" (book ~0.02–0.05, SGD ~0.15–0.3)
-        "test_samples": 10000,
-        "dtype": "float32",
+        "hidden_sizes": Ints([100, 100, 100, 100], "hidden layer widths", high=4096, max_len=32),
+        "activation": Choice("relu", ACTIVATIONS, "hidden activation"),
+        "init": Text("he", "weight initialiser (a name or a std)"),
+        "batch_size": Int(128, "mini-batch size (the same batch for every optimizer)", low=1, high=60_000),
+        "iterations": Int(2000, "training iterations", low=1, high=200_000),
+        "optimizers": Choices(list(COMPARED), COMPARED, "the optimizers compared"),
+        "convention": Choice("book", CONVENTIONS, "optimizer convention"),
+        "lr_sgd": _lr(0.01, "SGD"),
+        "lr_momentum": _lr(0.01, "Momentum"),
+        "lr_adagrad": _lr(0.01, "AdaGrad"),
+        "lr_adam": _lr(0.001, "Adam"),
+        "lr_rmsprop": _lr(0.01, "RMSProp"),
+        "lr_nesterov": _lr(0.01, "Nesterov"),
+        "recorded_loss": Choice("pre", ("pre", "post"), "mini-batch loss before the update, or after it "
+                                "on the same batch (the book's)"),
+        "final_window": Int(100, "iterations averaged for the 'final' smoothed loss", low=1),
+        "others_below": Float(0.1, "claim: Momentum, AdaGrad and Adam all end below this loss", low=0,
+                              low_open=True),
+        "test_samples": Int(10000, "test images for the accuracy after training", low=1),
+        "dtype": Choice("float32", DTYPES, "parameter dtype"),
     }
     reduced = {"iterations": 300, "hidden_sizes": [50, 50], "test_samples": 2000,
                "optimizers": ["sgd", "momentum", "adagrad", "adam"]}
     default_seeds = 3  # ~20 s of one core per seed: 3 seeds give a band within the run-all budget
+    seed_seconds = 20.0
+
+    def check_config(self, config: dict) -> None:
+        from ..init import resolve_init
+        from ..validate import ConfigError
+
+        resolve_init(config["init"])
+        if config["final_window"] > config["iterations"]:
+            raise ConfigError("final_window", f"final_window ({config['final_window']}) must be at most "
+                                              f"iterations ({config['iterations']})")
+
     book = {
         "source": "JP-notebook run (one unseeded run, post-update loss on the current batch, unsmoothed)",
         "loss_at": {
@@ -146,26 +94,27 @@ class OptimizerMnist(Experiment):
     }
 
     def run_seed(self, config: dict, seed: int) -> dict:
-        (x, t), (xt, tt) = mnist()
+        (x, t), (xt, tt) = dataset(config)
         dtype = np.dtype(config["dtype"])
         x, xt = x.astype(dtype, copy=False), xt.astype(dtype, copy=False)
         streams = spawn_streams(seed)
-        spec = ModelSpec(hidden_sizes=tuple(config["hidden_sizes"]), activation=config["activation"],
-                         init=config["init"], dtype=config["dtype"])
+        input_size, classes = dims(config)
+        spec = ModelSpec(input_size=input_size, hidden_sizes=tuple(config["hidden_sizes"]), output_size=classes,
+                         activation=config["activation"], init=config["init"], dtype=config["dtype"])
         init_state = MLP(spec, rng=streams["init"]).state_dict()
         nets = {}
         for name in config["optimizers"]:
             model = MLP(spec, rng=0)
             model.load_state_dict(init_state)
             nets[name] = (model, make_optimizer(name, model.params, config["convention"], lr=config[f"lr_{name}"]))
-        losses = train_same_batches(nets, x, t, int(config["iterations"]), int(config["batch_size"]),
-                                    streams["data"], config["recorded_loss"])
+        histories = train_same_batches(nets, x, t, int(config["iterations"]), int(config["batch_size"]),
+                                       streams["data"], config["recorded_loss"])
         k = int(config["test_samples"])
         test_acc = {}
         with np.errstate(all="ignore"):
             for name, (model, _) in nets.items():
                 test_acc[name] = model.accuracy(xt[:k], tt[:k])
-        return {"loss": {name: as_list(v, 6) for name, v in losses.items()}, "test_acc": test_acc}
+        return {"histories": histories, "test_acc": test_acc}
 
     def summarize(self, config: dict, runs: list[dict]) -> dict:
         names = config["optimizers"]

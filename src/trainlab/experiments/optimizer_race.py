@@ -20,12 +20,14 @@ import math
 
 import numpy as np
 
-from ..optim import make_optimizer
+from ..optim import CONVENTIONS, make_optimizer
 from .base import Claim, Experiment
+from .common import OPTIMIZER_LABELS as LABELS
+from .common import history
+from .keys import Choice, Choices, Float, Floats, Int
 
 BOOK_FOUR = ("sgd", "momentum", "adagrad", "adam")
-LABELS = {"sgd": "SGD", "momentum": "Momentum", "adagrad": "AdaGrad", "adam": "Adam", "rmsprop": "RMSProp",
-          "nesterov": "Nesterov"}
+RACED = ("sgd", "momentum", "adagrad", "adam", "rmsprop", "nesterov")
 
 
 def gradient(x: float, y: float) -> tuple[float, float]:
@@ -41,22 +43,28 @@ class OptimizerRace(Experiment):
     name = "optimizer-race"
     title = "Optimizer race on f(x, y) = x²/20 + y²"
     book_section = "§6.1.3–6.1.7, Fig. 6-8"
+    book_script = "optimizer_compare_naive.py"
+    book_figures = "Figs. 6-3 to 6-8"
+    shows = ("each optimizer's path on f(x, y) = x²/20 + y² from (−7, 2): SGD zig-zags, Momentum rolls, "
+             "AdaGrad shrinks its steps, Adam sways less")
     config = {
-        "start": [-7.0, 2.0],
-        "steps": 30,
-        "optimizers": ["sgd", "momentum", "adagrad", "adam", "rmsprop", "nesterov"],
-        "lr_sgd": 0.95,
-        "lr_momentum": 0.1,
-        "lr_adagrad": 1.5,
-        "lr_adam": 0.3,
-        "lr_rmsprop": 0.15,
-        "lr_nesterov": 0.1,
-        "convention": "book",
-        "decimals": 3,  # the claims compare final positions to the reference to this many decimals
-        "contour_step": 0.05,
+        "start": Floats([-7.0, 2.0], "start point (x, y)", low=-1e3, high=1e3, min_len=2, max_len=2),
+        "steps": Int(30, "updates per optimizer", low=1, high=100_000),
+        "optimizers": Choices(list(RACED), RACED, "the optimizers raced, one panel each"),
+        "lr_sgd": Float(0.95, "SGD's learning rate η (the book's)", low=0, low_open=True),
+        "lr_momentum": Float(0.1, "Momentum's η (the book's)", low=0, low_open=True),
+        "lr_adagrad": Float(1.5, "AdaGrad's η (the book's)", low=0, low_open=True),
+        "lr_adam": Float(0.3, "Adam's η (the book's)", low=0, low_open=True),
+        "lr_rmsprop": Float(0.15, "RMSProp's η (an extra panel)", low=0, low_open=True),
+        "lr_nesterov": Float(0.1, "Nesterov's η (an extra panel, Momentum's η)", low=0, low_open=True),
+        "convention": Choice("book", CONVENTIONS, "optimizer convention"),
+        "decimals": Int(3, "decimals to which final positions must equal the reference code's", low=0, high=12),
+        "contour_step": Float(0.05, "grid step of the contour plot (the book's is 0.01)", low=0.001, high=1.0),
     }
     reduced: dict = {}  # already instant
     default_seeds = 1  # deterministic: more seeds would repeat the same numbers
+    seed_seconds = 0.1
+    uses_data = False
     book = {
         "source": "the JP reference code run by hand (book-ch06.md §1)",
         "lr": {"SGD": 0.95, "Momentum": 0.1, "AdaGrad": 1.5, "Adam": 0.3},
@@ -78,12 +86,15 @@ class OptimizerRace(Experiment):
             grad = np.zeros(2)
             opt = make_optimizer(name, (data, grad), config["convention"], lr=config[f"lr_{name}"])
             path = [data.tolist()]
-            for _ in range(int(config["steps"])):
-                grad[:] = gradient(data[0], data[1])
-                opt.step()
-                path.append(data.tolist())
+            with np.errstate(all="ignore"):
+                for _ in range(int(config["steps"])):
+                    grad[:] = gradient(data[0], data[1])
+                    opt.step()
+                    path.append(data.tolist())
             paths[name] = path
-        return {"paths": paths}
+        # the "loss" of each update: f at the position the update starts from
+        return {"paths": paths, "histories": {name: history(iter_loss=[f(*q) for q in path[:-1]])
+                                              for name, path in paths.items()}}
 
     def summarize(self, config: dict, runs: list[dict]) -> dict:
         paths = runs[0]["paths"]
@@ -112,7 +123,7 @@ class OptimizerRace(Experiment):
                 continue
             if name == "nesterov" and config["lr_nesterov"] != 0.1:
                 continue  # the reference is for lr 0.1 only
-            if name != "nesterov" and config[f"lr_{name}"] != self.config[f"lr_{name}"]:
+            if name != "nesterov" and config[f"lr_{name}"] != self.config[f"lr_{name}"].default:
                 continue  # the reference holds for the book's learning rate only
             ours = s[name]["final"]
             ok = all(round(a, d) == round(b, d) or abs(a - b) < 0.5 * 10**-d for a, b in zip(ours, ref))

@@ -22,7 +22,7 @@ import numpy as np
 from ..model import ModelSpec
 from ..trainer import Data, TrainConfig, fit
 from .base import Claim, Experiment
-from .curves import mean_band
+from ..curves import mean_band
 
 __all__ = ["EXPERIMENT", "Overfitting", "mnist", "train_small_net", "curve_stats", "accuracy_panel", "book_table"]
 

@@ -1,445 +1,245 @@
-"""Run an experiment (or all of them) and write its run directory (layout in :mod:`.base`).
+"""Run experiments: resolve every configuration, run all their seeds on one executor (longest
+first), and write one run record per experiment as soon as its last seed is back.
 
-    run_experiment("init-mnist", seeds=3, out_dir="runs/init-mnist", overrides={"iterations": 500})
-    run_all(out_dir="runs", workers=2)
+    plan = make_plan(["init-mnist"], seeds=3, overrides={"iterations": 500})
+    results = run_plan(plan, out_dir="runs", executor=InProcess())
 
-Configuration is resolved in this order: the experiment's ``config``, then its ``reduced``
-overrides (``reduced=True``), then the caller's ``overrides`` (``--set key=value``). A key the
-experiment does not declare is a ``ValueError`` that lists the valid keys. String values are parsed
-as JSON where possible (``lr=0.1`` → 0.1, ``hidden=[50,50]`` → a list, ``name=foo`` → 'foo').
-
-Seeds 0..N−1 (N = ``seeds`` or the experiment's ``default_seeds``) run in this process
-(``workers=1``) or in a pool of worker processes, each limited to one BLAS thread so two workers
-on two cores do not oversubscribe them. ``run_all`` puts the seeds of *all* experiments into one
-pool, so a single-seed experiment does not leave a core idle, and finishes each experiment (summary,
-claims, figures, files) as soon as its last seed is back.
-
-A failed claim is a finding: it is written and printed as failed (✗) and the run's status stays
-``'completed'``. An exception in ``run_seed``/``summarize``/``claims``/``figures`` makes the status
-``'crashed'`` (with the error in ``result.json``); the ``trainlab run`` command then exits with 1.
+A failed claim is a finding: it is written and printed as failed (✗) and the run completes. A seed
+whose curves hold NaN or inf (a learning rate too large) makes the run ``diverged``: the values are
+written as null, and a claim "every seed trained without diverging" fails naming them. An exception
+anywhere makes the run ``crashed`` with the error in run.json; ``trainlab run`` then exits with 1.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import time
 import traceback
-from collections.abc import Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..checkpoint import atomic_write_text
-from ..threads import one_blas_thread
+from ..executor import InProcess, make_executor, run_all
+from ..files import jsonable
+from ..history import histories_to_csv, nonfinite_curves
+from ..record import RunExists, RunRecord
 from . import get, names
-from .base import Claim, Experiment
+from .base import Claim
+from .config import parse_overrides, resolve_config
 
-__all__ = [
-    "parse_value",
-    "parse_overrides",
-    "resolve_config",
-    "run_experiment",
-    "run_all",
-    "write_json",
-    "DEFAULT_OUT",
-]
+__all__ = ["Planned", "make_plan", "run_plan", "run_experiment", "run_seed_task", "DEFAULT_OUT"]
 
 #: where ``trainlab run`` writes when ``--out`` is not given
 DEFAULT_OUT = Path("runs")
 
-_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-               "NUMEXPR_NUM_THREADS")
+
+@dataclass
+class Planned:
+    """One experiment to run: its resolved configuration and number of seeds."""
+
+    name: str
+    config: dict
+    seeds: int
+    reduced: bool = False
+    run_dir: Path | None = None  # default: OUT/NAME
 
 
-# -- configuration ---------------------------------------------------------------------------------
-def parse_value(text: Any) -> Any:
-    """``'0.1'`` → 0.1, ``'[50,50]'`` → [50, 50], ``'true'`` → True, ``'foo'`` → 'foo' (JSON, else the string)."""
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def make_plan(selected=None, seeds: int | None = None, overrides=None, reduced: bool = False,
+              data_dir=None) -> list[Planned]:
+    """Resolve every experiment of ``selected`` (default: all) before anything runs.
 
-
-def parse_overrides(items: Iterable[str] | Mapping[str, Any] | None) -> dict[str, Any]:
-    """``['lr=0.1', 'hidden=[50,50]']`` (or a dict) → ``{'lr': 0.1, 'hidden': [50, 50]}``."""
-    if items is None:
-        return {}
-    if isinstance(items, Mapping):
-        return {str(k): parse_value(v) for k, v in items.items()}
-    out = {}
-    for item in items:
-        key, sep, value = str(item).partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValueError(f"--set expects key=value, got {item!r}")
-        out[key] = parse_value(value.strip())
-    return out
-
-
-def resolve_config(experiment: Experiment | str, overrides=None, reduced: bool = False) -> dict[str, Any]:
-    """The experiment's config, then its reduced overrides (if ``reduced``), then ``overrides``.
-
-    A key the experiment does not declare raises ``ValueError`` naming it and the valid keys. A value
-    whose JSON type differs from the declared one (e.g. a string for a number) is also a ``ValueError``.
+    ``overrides`` apply to each experiment that declares the key (all of them for one experiment);
+    a key that none declares raises ConfigError naming the valid keys.
     """
-    exp = get(experiment) if isinstance(experiment, str) else experiment
-    config = json.loads(json.dumps(exp.config))  # a deep copy, and proof that it is JSON
-    if reduced:
-        config.update(json.loads(json.dumps(exp.reduced)))
+    selected = list(selected) if selected is not None else names()
     overrides = parse_overrides(overrides)
-    unknown = [k for k in overrides if k not in config]
-    if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} for experiment {exp.name!r}; "
-                         f"valid keys are: {', '.join(config)}")
-    for key, value in overrides.items():
-        _check_type(exp.name, key, config[key], value)
-        config[key] = value
-    return config
+    exps = {name: get(name) for name in selected}
+    if len(exps) > 1:
+        declared = {k for exp in exps.values() for k in exp.config}
+        unknown = [k for k in overrides if k not in declared]
+        if unknown:
+            from ..validate import ConfigError
+
+            raise ConfigError(unknown[0], f"unknown key(s) {', '.join(map(repr, unknown))}: no experiment "
+                                          f"declares them; valid keys are: {', '.join(sorted(declared))}")
+    plan = []
+    for name, exp in exps.items():
+        mine = overrides if len(exps) == 1 else {k: v for k, v in overrides.items() if k in exp.config}
+        n = exp.default_seeds if seeds is None else seeds
+        plan.append(Planned(name, resolve_config(exp, mine, reduced, data_dir), n, reduced))
+    return plan
 
 
-def _kind(value) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return "null" if value is None else type(value).__name__
-
-
-def _check_type(name: str, key: str, declared, value) -> None:
-    if declared is None or value is None:
-        return
-    # a list may be given where the declared value is a list of strings, etc.; only the outer kind counts
-    if _kind(declared) != _kind(value):
-        raise ValueError(f"bad value for {key!r} of experiment {name!r}: {value!r} is a {_kind(value)}, "
-                         f"expected a {_kind(declared)} like {json.dumps(declared)}")
-
-
-# -- files -------------------------------------------------------------------------------------------
-def write_json(path, obj) -> None:
-    """Write ``obj`` as indented JSON, atomically (NaN/inf are written as NaN/Infinity)."""
-    atomic_write_text(path, json.dumps(_jsonable(obj), indent=1, ensure_ascii=False) + "\n")
-
-
-def _jsonable(obj):
-    """Convert NumPy scalars/arrays and tuples so ``json.dumps`` accepts them."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover
-        np = None
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if np is not None:
-        if isinstance(obj, np.ndarray):
-            return _jsonable(obj.tolist())
-        if isinstance(obj, np.bool_):
-            return bool(obj)
-        if isinstance(obj, np.integer):
-            return int(obj)
-        if isinstance(obj, np.floating):
-            return float(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def _prepare_dir(run_dir: Path) -> None:
-    """Create the run directory and clear the files a previous run of this layout left there."""
-    (run_dir / "seeds").mkdir(parents=True, exist_ok=True)
-    (run_dir / "figures").mkdir(parents=True, exist_ok=True)
-    for p in list((run_dir / "seeds").glob("seed-*.json")) + list((run_dir / "figures").glob("*.png")) + \
-            list((run_dir / "figures").glob("*.svg")):
-        p.unlink(missing_ok=True)
-    for name in ("summary.json", "claims.json", "result.json"):
-        (run_dir / name).unlink(missing_ok=True)
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
-
-
-# -- one experiment's parts ---------------------------------------------------------------------------
-def _limit_threads() -> None:
-    """Worker initialiser: one BLAS/OpenMP thread per process (also for libraries loaded later)."""
-    for var in _THREAD_ENV:
-        os.environ[var] = "1"
-    one_blas_thread()
-
-
-def _run_seed_task(name: str, config: dict, seed: int) -> tuple[dict, float, float]:
-    """Run one seed (in a worker or in this process); returns (result, seconds, wall-clock start)."""
+def run_seed_task(name: str, config: dict, seed: int) -> dict:
+    """Run one seed of experiment ``name`` (in any process); returns its result and its timing."""
     started_at = time.time()
     start = time.perf_counter()
-    result = get(name).run_seed(config, seed)
-    return _jsonable(result), time.perf_counter() - start, started_at
+    result = jsonable(get(name).run_seed(config, seed))
+    return {"result": result, "seconds": time.perf_counter() - start, "started_at": started_at}
 
 
-class _Run:
-    """The state of one experiment's run while its seeds come back."""
+class ExperimentRun:
+    """One experiment's run record while its seeds come back."""
 
-    def __init__(self, name: str, seeds: int, run_dir: Path, config: dict, progress: bool):
-        self.exp = get(name)
-        self.name, self.seeds, self.run_dir, self.config, self.progress = name, seeds, run_dir, config, progress
+    def __init__(self, planned: Planned, record: RunRecord, progress: bool):
+        self.exp = get(planned.name)
+        self.name, self.config, self.seeds = planned.name, planned.config, planned.seeds
+        self.record, self.progress = record, progress
         self.results: dict[int, dict] = {}
         self.seed_times: dict[int, float] = {}
+        self.diverged: dict[int, list[str]] = {}
         self.error: str | None = None
-        self.first_start: float | None = None  # wall clock: when its first seed started (in any process)
-        _prepare_dir(run_dir)
-        write_json(run_dir / "config.json", {**config, "name": name, "seeds": list(range(seeds)),
-                                              "trainlab_version": _version()})
+        self.first_start: float | None = None
 
     def say(self, text: str) -> None:
         if self.progress:
             print(text, flush=True)
 
-    def seed_done(self, seed: int, result: dict | None, seconds: float, error: str | None = None,
-                  started_at: float | None = None) -> None:
-        self.seed_times[seed] = round(seconds, 3)
-        started_at = time.time() - seconds if started_at is None else started_at
-        self.first_start = started_at if self.first_start is None else min(self.first_start, started_at)
+    def seed_done(self, seed: int, payload: dict | None, error=None) -> None:
         if error is not None:
-            self.error = self.error or f"seed {seed}: {error}"
-            self.say(f"[{self.name}] seed {seed} crashed after {seconds:.1f}s:\n{error}")
+            self.seed_times[seed] = 0.0
+            self.error = self.error or f"seed {seed}: {error.traceback}"
+            self.say(f"[{self.name}] seed {seed} crashed:\n{error.traceback}")
             return
+        self.seed_times[seed] = round(payload["seconds"], 3)
+        start = payload["started_at"]
+        self.first_start = start if self.first_start is None else min(self.first_start, start)
+        result = payload["result"]
         self.results[seed] = result
-        write_json(self.run_dir / "seeds" / f"seed-{seed}.json", result)
-        self.say(f"[{self.name}] seed {seed} done in {seconds:.1f}s")
+        histories = result.get("histories") or {}
+        bad = nonfinite_curves(histories)
+        if bad:
+            self.diverged[seed] = bad
+        self.record.write_json(f"seeds/seed-{seed}.json", result)
+        if histories:
+            self.record.write_text(f"seeds/seed-{seed}.csv", histories_to_csv(histories))
+        note = f" ({', '.join(bad)} diverged)" if bad else ""
+        self.say(f"[{self.name}] seed {seed} done in {payload['seconds']:.1f}s{note}")
 
     @property
     def complete(self) -> bool:
         return len(self.seed_times) == self.seeds
 
+    def _divergence_claim(self) -> Claim:
+        where = "; ".join(f"seed {s}: {', '.join(v)}" for s, v in sorted(self.diverged.items()))
+        return Claim("every seed trained without diverging", False,
+                     f"NaN/inf loss (written as null) in {where}; the claims above include these runs",
+                     {"diverged": {str(s): v for s, v in self.diverged.items()}})
+
     def finish(self) -> dict:
-        """Summary, claims, figures and result.json; returns the result (plus the claims and the folder)."""
-        exp, config = self.exp, self.config
+        """Summary, claims, figures and the final run.json; returns the manifest (+ claim details)."""
+        exp, config, record = self.exp, self.config, self.record
         runs = [self.results[k] for k in sorted(self.results)]
         claims: list[Claim] = []
-        figures_written: list[str] = []
+        nonfinite: list[str] = []
         if self.error is None:
             try:
-                summary = _jsonable(exp.summarize(config, runs))
-                write_json(self.run_dir / "summary.json", summary)
+                summary = jsonable(exp.summarize(config, runs))
+                nonfinite = record.write_json("summary.json", summary)
                 claims = list(exp.claims(config, summary, runs))
-                write_json(self.run_dir / "claims.json", [c.to_dict() for c in claims])
-                figures_written = _save_figures(exp.figures(config, summary, runs), self.run_dir / "figures")
+                if self.diverged:
+                    claims.append(self._divergence_claim())
+                record.write_claims(claims)
+                record.write_figures(exp.figures(config, summary, runs))
             except Exception:
                 self.error = traceback.format_exc()
                 self.say(f"[{self.name}] crashed while summarising:\n{self.error}")
-        # from its first seed's start to now: in run_all, time spent queued behind other experiments is not counted
-        elapsed = time.time() - (self.first_start if self.first_start is not None else time.time())
-        result = {
-            "name": self.name,
-            "title": exp.title,
-            "book_section": exp.book_section,
-            "status": "completed" if self.error is None else "crashed",
-            "elapsed_s": round(elapsed, 3),
-            "seeds": self.seeds,
-            "seed_elapsed_s": [self.seed_times.get(k) for k in range(self.seeds)],
-            "seeds_total_s": round(sum(self.seed_times.values()), 3),
-            "book": exp.book,
-            "n_claims": len(claims),
-            "n_passed": sum(bool(c.passed) for c in claims),
-            "claims": [{"name": c.name, "passed": bool(c.passed)} for c in claims],
-            "figures": figures_written,
-            "trainlab_version": _version(),
-        }
         if self.error is not None:
-            result["error"] = self.error
-        write_json(self.run_dir / "result.json", result)
+            status, message = "crashed", self.error.strip().splitlines()[-1]
+        elif self.diverged:
+            status = "diverged"
+            message = "; ".join(f"seed {s}: {', '.join(v)} diverged" for s, v in sorted(self.diverged.items()))
+        else:
+            status, message = "completed", ""
+        wall = time.time() - self.first_start if self.first_start is not None else 0.0
+        fields = {"seed_elapsed_s": [self.seed_times.get(k) for k in range(self.seeds)],
+                  "seeds_total_s": round(sum(self.seed_times.values()), 3), "wall_s": round(wall, 3)}
+        if nonfinite:
+            fields["nonfinite_in_summary"] = nonfinite[:50]
+        if self.error is not None:
+            fields["error"] = self.error
+        record.finish(status, message, **fields)
+        result = dict(record.manifest)
         if self.progress:
             self._print(result, claims)
-        return {**result, "claim_details": [c.to_dict() for c in claims], "run_dir": str(self.run_dir)}
+        return {**result, "claim_details": [c.to_dict() for c in claims], "run_dir": str(record.path)}
 
     def _print(self, result: dict, claims: list[Claim]) -> None:
-        head = f"== {self.name}: {result['title']} ({result['book_section']}) — {result['status']}, " \
-               f"{result['elapsed_s']:.1f}s, {self.seeds} seed(s)"
+        head = (f"== {self.name}: {result['title']} ({result.get('book_section', '')}) — {result['status']}, "
+                f"{result['wall_s']:.1f}s, {self.seeds} seed(s)")
         if claims:
-            head += f", {result['n_passed']}/{result['n_claims']} claims hold"
+            head += f", {result['claims']['passed']}/{result['claims']['n']} claims hold"
         print(head)
         for c in claims:
             print("  " + c.line())
-        print(f"  → {self.run_dir}", flush=True)
+        print(f"  → {self.record.path}", flush=True)
 
 
-def _save_figures(figures: dict, folder: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    written = []
-    for fname, fig in (figures or {}).items():
-        try:
-            # a figure with a layout engine (constrained/tight) is laid out already; 'tight' bbox would draw it twice
-            bbox = None if fig.get_layout_engine() is not None else "tight"
-            for ext in ("png", "svg"):
-                tmp = folder / f".{fname}.tmp.{ext}"
-                fig.savefig(tmp, format=ext, dpi=110 if ext == "png" else None, bbox_inches=bbox)
-                os.replace(tmp, folder / f"{fname}.{ext}")
-            written.append(fname)
-        finally:
-            plt.close(fig)
-    return written
-
-
-# -- running ------------------------------------------------------------------------------------------
-def _pool(workers: int) -> ProcessPoolExecutor:
-    import multiprocessing as mp
-
-    # forkserver/spawn: no fork of a process whose BLAS threads are already running
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method), initializer=_limit_threads)
+def _open_records(plan: list[Planned], out_dir: Path, overwrite: bool, progress: bool) -> dict[str, ExperimentRun]:
+    """Every experiment's record, created (and locked) before any seed runs; refuses existing runs."""
+    folders = {p.name: p.run_dir or out_dir / p.name for p in plan}
+    existing = [str(folders[p.name]) for p in plan if RunRecord._existing(folders[p.name]) is not None]
+    if existing and not overwrite:
+        raise RunExists(f"{', '.join(existing)} already hold{'s' if len(existing) == 1 else ''} a run; add "
+                        f"--overwrite to replace {'it' if len(existing) == 1 else 'them'}, or choose another --out")
+    runs: dict[str, ExperimentRun] = {}
+    try:
+        for p in plan:
+            exp = get(p.name)
+            record = RunRecord.create(
+                folders[p.name], "experiment", p.name, p.config, overwrite=overwrite, reduced=p.reduced,
+                title=exp.title, book_section=exp.book_section, book_script=exp.book_script, book=exp.book,
+                seeds=list(range(p.seeds)), data=_data_description(p.config))
+            runs[p.name] = ExperimentRun(p, record, progress)
+    except BaseException:
+        for r in runs.values():
+            r.record.finish("crashed", "not started: another experiment's folder could not be used")
+        raise
+    return runs
 
 
-def _run_sequential(tasks, runs, finished) -> None:
-    for name, seed in tasks:
-        run = runs[name]
-        start = time.perf_counter()
-        try:
-            result, seconds, started_at = _run_seed_task(name, run.config, seed)
-            run.seed_done(seed, result, seconds, started_at=started_at)
-        except Exception:
-            run.seed_done(seed, None, time.perf_counter() - start, traceback.format_exc())
-        if run.complete:
-            finished[name] = run.finish()
+def _data_description(config: dict) -> dict | None:
+    if "data_dir" not in config:
+        return None
+    d = config["data_dir"]
+    return {"dataset": "mnist" if d is None else "idx", "data_dir": d, "name": "mnist" if d is None else Path(d).name}
 
 
-def _execute(plan: list[tuple[str, int, Path, dict]], workers: int, progress: bool) -> dict[str, dict]:
-    """Run every (name, seeds, run_dir, config) of ``plan``; returns {name: result} in plan order."""
-    runs = {name: _Run(name, n, run_dir, config, progress) for name, n, run_dir, config in plan}
+def run_plan(plan: list[Planned], out_dir=DEFAULT_OUT, executor=None, overwrite: bool = False,
+             progress: bool = True) -> dict[str, dict]:
+    """Run every seed of every planned experiment on ``executor`` (default: this process), longest
+    first; each experiment's record is finished when its last seed is back. Returns {name: result}."""
+    out_dir = Path(out_dir)
+    executor = executor or InProcess()
+    runs = _open_records(plan, out_dir, overwrite, progress)
+    jobs, costs = [], []
+    for p in plan:
+        exp = get(p.name)
+        for seed in range(p.seeds):
+            jobs.append((p.name, p.config, seed))
+            costs.append(float(exp.seed_seconds) * (0.1 if p.reduced else 1.0))
     finished: dict[str, dict] = {}
-    tasks = [(name, seed) for name, n, _, _ in plan for seed in range(n)]
-    if workers <= 1 or len(tasks) <= 1:
-        with one_blas_thread():  # in this process too: the matrices are small, more threads only contend
-            _run_sequential(tasks, runs, finished)
-    else:
-        # tasks are queued in plan order; each experiment is finished as soon as its last seed is back
-        with _pool(min(workers, len(tasks))) as pool:
-            pending = {}
-            for name, seed in tasks:
-                fut = pool.submit(_run_seed_task, name, runs[name].config, seed)
-                pending[fut] = (name, seed, time.perf_counter())
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    name, seed, submitted = pending.pop(fut)
-                    run = runs[name]
-                    try:
-                        result, seconds, started_at = fut.result()
-                        run.seed_done(seed, result, seconds, started_at=started_at)
-                    except Exception as exc:
-                        tb = "".join(traceback.format_exception(exc))
-                        run.seed_done(seed, None, time.perf_counter() - submitted, tb)
-                    if run.complete:
-                        finished[name] = run.finish()
-    return {name: finished[name] for name, *_ in plan}
-
-
-def _import_crash(name: str, run_dir: Path, error: str, progress: bool) -> dict:
-    """result.json for an experiment whose module failed to import."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    result = {"name": name, "title": "", "book_section": "", "status": "crashed", "elapsed_s": 0.0, "seeds": 0,
-              "seed_elapsed_s": [], "book": {}, "n_claims": 0, "n_passed": 0, "claims": [], "figures": [],
-              "trainlab_version": _version(), "error": error}
-    write_json(run_dir / "result.json", result)
-    if progress:
-        print(f"== {name}: crashed (the experiment failed to import)\n{error}", flush=True)
-    return {**result, "claim_details": [], "run_dir": str(run_dir)}
-
-
-def _seed_count(exp: Experiment, seeds: int | None) -> int:
-    n = exp.default_seeds if seeds is None else seeds
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"seeds must be an integer >= 1, got {n!r}")
-    return n
+    try:
+        for i, payload, error in run_all(executor, run_seed_task, jobs, costs):
+            name, _, seed = jobs[i]
+            run = runs[name]
+            run.seed_done(seed, payload, error)
+            if run.complete:
+                finished[name] = run.finish()
+    except BaseException as exc:  # Ctrl-C/SIGTERM: every unfinished record says so
+        for name, run in runs.items():
+            if name not in finished:
+                run.record.finish("interrupted" if isinstance(exc, KeyboardInterrupt) else "crashed",
+                                  f"stopped after {len(run.results)} of {run.seeds} seed(s)")
+        raise
+    return {p.name: finished[p.name] for p in plan}
 
 
 def run_experiment(name: str, seeds: int | None = None, out_dir=None, overrides=None, reduced: bool = False,
-                   workers: int = 1, progress: bool = True) -> dict:
-    """Run experiment ``name`` into ``out_dir`` (default ``runs/<name>``); returns its result.
-
-    The result is result.json's content plus ``claim_details`` (each claim's dict) and ``run_dir``.
-    Raises ``ValueError`` for an unknown name, key or a bad value before anything is written.
-    """
-    exp = get(name)
-    config = resolve_config(exp, overrides, reduced)
-    n = _seed_count(exp, seeds)
-    run_dir = Path(out_dir) if out_dir is not None else DEFAULT_OUT / name
-    return _execute([(name, n, run_dir, config)], int(workers), progress)[name]
-
-
-def run_all(seeds: int | None = None, out_dir=None, overrides=None, reduced: bool = False, workers: int = 2,
-            progress: bool = True, only: Iterable[str] | None = None) -> dict:
-    """Run every experiment (or those in ``only``) into ``OUT/<name>/``, then write ``OUT/report.html``.
-
-    ``overrides`` apply to each experiment that declares the key; a key no experiment declares is a
-    ``ValueError``. Returns ``{'results': {name: result}, 'report': path or None, 'elapsed_s': s}``.
-    The report is written if :mod:`trainlab.report` exists (``write_report(runs_dir) -> path``).
-    """
-    start = time.perf_counter()
-    out = Path(out_dir) if out_dir is not None else DEFAULT_OUT
-    selected = list(only) if only is not None else names()
-    overrides = parse_overrides(overrides)
-    exps, broken = {}, {}
-    for name in selected:
-        try:
-            exps[name] = get(name)
-        except ValueError:
-            raise
-        except Exception:  # a module that does not import is that experiment's crash, not everyone's
-            broken[name] = traceback.format_exc()
-    declared = {key for exp in exps.values() for key in exp.config}
-    unknown = [k for k in overrides if k not in declared]
-    if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}: no experiment declares them; "
-                         f"valid keys are: {', '.join(sorted(declared))}")
-    plan = []
-    for name, exp in exps.items():
-        mine = {k: v for k, v in overrides.items() if k in exp.config}
-        plan.append((name, _seed_count(exp, seeds), out / name, resolve_config(exp, mine, reduced)))
-    executed = _execute(plan, int(workers), progress)
-    results = {}
-    for name in selected:
-        if name in broken:
-            results[name] = _import_crash(name, out / name, broken[name], progress)
-        else:
-            results[name] = executed[name]
-    report = None
+                   workers: int = 1, progress: bool = True, overwrite: bool = False, data_dir=None) -> dict:
+    """Run experiment ``name`` into ``out_dir`` (default ``runs/<name>``) with ``workers`` processes."""
+    plan = make_plan([name], seeds, overrides, reduced, data_dir)
+    plan[0].run_dir = Path(out_dir) if out_dir is not None else DEFAULT_OUT / name
+    executor = make_executor(workers)
     try:
-        from ..report import write_report
-    except ModuleNotFoundError as exc:  # no report module (yet): the runs are still complete
-        if exc.name not in ("trainlab.report",):
-            print(f"the report module failed to import: {exc}", file=sys.stderr)
-        write_report = None
-    except Exception:
-        print(f"the report module failed to import:\n{traceback.format_exc()}", file=sys.stderr)
-        write_report = None
-    if write_report is not None:
-        try:
-            report = str(write_report(out))
-            if progress:
-                print(f"report: {report}", flush=True)
-        except Exception:
-            print(f"writing the report failed:\n{traceback.format_exc()}", file=sys.stderr)
-    elapsed = time.perf_counter() - start
-    if progress:
-        n_claims = sum(r["n_claims"] for r in results.values())
-        n_passed = sum(r["n_passed"] for r in results.values())
-        crashed = [n for n, r in results.items() if r["status"] != "completed"]
-        print(f"== all: {len(results)} experiments in {elapsed:.1f}s, {n_passed}/{n_claims} claims hold"
-              + (f", crashed: {', '.join(crashed)}" if crashed else ""), flush=True)
-    return {"results": results, "report": report, "elapsed_s": round(elapsed, 3)}
-
+        return run_plan(plan, plan[0].run_dir.parent, executor, overwrite, progress)[name]
+    finally:
+        executor.close()

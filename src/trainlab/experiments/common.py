@@ -1,0 +1,144 @@
+"""What several experiments share: the dataset (loaded once per process), the same-batch training
+of several nets, and the book's small-net set-up of §6.4 (300 samples, 784-[100]*6-10, SGD).
+
+Every curve an experiment records is a history dict (:class:`trainlab.history.History`), so the
+run record, ``trainlab compare`` and the report read every experiment's curves the same way.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..curves import mean_band, smooth_curve
+from ..history import History
+
+__all__ = ["dataset", "dims", "history", "train_same_batches", "smoothed_summary", "train_small_net",
+           "summarize_variant", "final_stats", "OPTIMIZER_LABELS", "OPTIMIZER_MARKERS"]
+
+OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adagrad": "AdaGrad", "adam": "Adam",
+                    "rmsprop": "RMSProp", "nesterov": "Nesterov", "adamw": "AdamW"}
+OPTIMIZER_MARKERS = {"sgd": "o", "momentum": "x", "adagrad": "s", "adam": "D", "rmsprop": "^", "nesterov": "v",
+                     "adamw": "P"}
+
+
+def dataset(config: dict):
+    """((x_train, t_train), (x_test, t_test)) of the experiment's dataset (``config['data_dir']``,
+    None = the bundled MNIST), float32 in [0, 1], decoded once per process."""
+    from ..data import load_arrays
+
+    return load_arrays(config.get("data_dir"))
+
+
+def dims(config: dict) -> tuple[int, int]:
+    """(input size, number of classes) of the experiment's dataset."""
+    (x, t), (_, tt) = dataset(config)
+    return int(np.prod(x.shape[1:])), int(max(t.max(), tt.max())) + 1
+
+
+def history(iter_loss=(), epochs=(), message: str = "") -> dict:
+    """A history dict; its status is ``diverged`` when a loss is NaN/inf, else ``completed``."""
+    iter_loss = [float(v) for v in iter_loss]
+    epochs = [dict(r) for r in epochs]
+    bad = any(not math.isfinite(v) for v in iter_loss) or any(
+        isinstance(v, float) and not math.isfinite(v) for r in epochs for v in r.values())
+    return History(iter_loss=iter_loss, epochs=epochs, status="diverged" if bad else "completed",
+                   message=message or ("a loss became NaN or inf" if bad else "")).to_dict()
+
+
+def train_same_batches(nets: dict, x, t, iterations: int, batch_size: int, rng: np.random.Generator,
+                       record: str = "pre") -> dict[str, dict]:
+    """Train every ``(model, optimizer)`` of ``nets`` on the same with-replacement batch each iteration.
+
+    Returns a history per net whose ``iter_loss`` is the mini-batch loss of every iteration: before
+    its update (``record='pre'``) or after it on the same batch, in inference mode (``'post'``, the
+    book's). A diverged net keeps producing NaN (it is not stopped, so the others see the same batches).
+    """
+    if record not in ("pre", "post"):
+        raise ValueError(f"recorded_loss must be 'pre' or 'post', got {record!r}")
+    n = x.shape[0]
+    losses = {name: np.empty(iterations) for name in nets}
+    with np.errstate(all="ignore"):
+        for it in range(iterations):
+            idx = rng.integers(0, n, size=batch_size)
+            xb, tb = x[idx], t[idx]
+            for name, (model, opt) in nets.items():
+                loss = model.gradient(xb, tb, check=False)
+                opt.step()
+                if record == "post":
+                    loss = model.loss(xb, tb, check=False)
+                losses[name][it] = loss
+    return {name: history(iter_loss=v) for name, v in losses.items()}
+
+
+def smoothed_summary(runs: list[dict], names, window: int = 100, at=(0, 100, 500, 1000, 1900)) -> dict:
+    """Per net of ``runs[k]['histories']``: the book-smoothed ``iter_loss`` per seed, its mean and
+    min–max band over seeds, "final" (the mean of the last ``window`` smoothed points, averaged over
+    seeds) and the mean curve at the iterations ``at``."""
+    out = {}
+    for name in names:
+        smoothed = np.array([smooth_curve(np.array(r["histories"][name]["iter_loss"], dtype=float)) for r in runs])
+        band = mean_band(smoothed)
+        finals = [float(np.mean(s[-window:])) for s in smoothed]
+        mean = np.asarray(band["mean"])
+        out[name] = {
+            "smoothed": band,
+            "final_per_seed": finals,
+            "final": float(np.mean(finals)),
+            "at": {str(i): float(mean[i]) for i in at if i < len(mean)},
+        }
+    return out
+
+
+# -- the book's small net of §6.4 ---------------------------------------------------------------------
+def train_small_net(config: dict, seed: int, *, weight_decay: float = 0.0, dropout: float = 0.0,
+                    convention: str = "inverted", epochs: int | None = None, callbacks=()) -> tuple:
+    """Train the book's 784-[100]*6-10 net (``config['hidden_sizes']``) on the first ``train_size``
+    training samples with SGD; returns ``(model, history dict, finals)``.
+
+    The history's test curve is on the first ``curve_test_samples`` test images (none when 0); the
+    finals are the accuracies on the whole training subset and on the full test set, and their gap.
+    """
+    from ..model import ModelSpec
+    from ..trainer import Data, TrainConfig, fit
+
+    (x_train, t_train), (x_test, t_test) = dataset(config)
+    input_size, classes = dims(config)
+    n, k = int(config["train_size"]), int(config["curve_test_samples"])
+    data = Data(x_train[:n], t_train[:n],
+                x_test=x_test[:k] if k > 0 else None, t_test=t_test[:k] if k > 0 else None)
+    spec = ModelSpec(input_size=input_size, hidden_sizes=tuple(config["hidden_sizes"]), output_size=classes,
+                     activation="relu", init="he", weight_decay=float(weight_decay),
+                     dropout=float(dropout), dropout_convention=convention, dtype=config["dtype"])
+    train_config = TrainConfig(epochs=int(epochs if epochs is not None else config["epochs"]),
+                               batch_size=int(config["batch_size"]), optimizer="sgd",
+                               optimizer_params={"lr": float(config["lr"])}, sampling=config["sampling"],
+                               seed=int(seed), checkpoint_every=10**9)
+    model, h = fit(spec, data, train_config, callbacks=callbacks)
+    with np.errstate(all="ignore"):
+        finals = {"final_train_acc": float(model.accuracy(x_train[:n], t_train[:n])),
+                  "final_test_acc": float(model.accuracy(x_test, t_test))}
+    finals["gap"] = finals["final_train_acc"] - finals["final_test_acc"]
+    return model, h.to_dict(), finals
+
+
+def final_stats(values: list[float]) -> dict:
+    """Mean, std, min, max and the values of one final number over seeds."""
+    a = np.asarray(values, dtype=float)
+    return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()), "max": float(a.max()),
+            "values": [float(v) for v in a]}
+
+
+def summarize_variant(histories: list[dict], finals: list[dict], test_curve_samples: int) -> dict:
+    """Curves (mean and min–max band over seeds) and final numbers of one variant of the small net."""
+    epochs = [int(r["epoch"]) for r in histories[0]["epochs"]]
+    out = {"epoch": epochs,
+           "train_acc": mean_band([[r["train_acc"] for r in h["epochs"]] for h in histories])}
+    if "test_acc" in histories[0]["epochs"][0]:
+        out["test_acc"] = mean_band([[r["test_acc"] for r in h["epochs"]] for h in histories])
+    for key in ("final_train_acc", "final_test_acc", "gap"):
+        out[key] = final_stats([f[key] for f in finals])
+    out["max_train_acc"] = max(max(r["train_acc"] for r in h["epochs"]) for h in histories)
+    out["test_curve_samples"] = test_curve_samples
+    return out
