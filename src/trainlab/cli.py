@@ -1,14 +1,20 @@
 """The ``trainlab`` command: a table of subcommands, each in ``trainlab.commands.<name>``.
 
 Each subcommand module has ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
-Usage errors exit with code 2 (argparse's convention); a failed run exits with 1.
+Usage errors exit with code 2 (argparse's convention): a bad option, or an output folder that cannot
+be used (a file, another run, a run in use by another process). A failed run exits with 1, so does
+an output that cannot be written (read-only, disk full: one line, no traceback; what was written
+stays). Ctrl-C and SIGTERM end a command the same way: its outputs are written as interrupted, 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import signal
 import sys
+import threading
 
 __all__ = ["main", "COMMANDS", "UsageError"]
 
@@ -18,6 +24,7 @@ COMMANDS = {
     "list": "listing",
     "run": "run",
     "report": "report",
+    "compare": "compare",
     "search": "search",
 }
 
@@ -45,16 +52,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .record import RunError
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # SIGTERM ends a run like Ctrl-C
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args._run(args) or 0)
-    except UsageError as exc:
+    except (UsageError, RunError) as exc:
         args._parser.error(str(exc))  # prints usage and exits with 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.ENOTDIR,
+                             errno.EISDIR, errno.EEXIST):
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"trainlab {args.command}: error: cannot write{where}: {exc.strerror}; "
+              f"what was written before is kept", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 
