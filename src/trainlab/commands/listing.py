@@ -1,21 +1,24 @@
-"""List what 'trainlab train' can use: optimizers with their defaults under both conventions,
-initialisers (with the book's spellings and what they map to), activations and datasets.
+"""List what TrainLab can use: the optimizers with their defaults under both conventions,
+initialisers (with the book's spellings and what they map to), activations, datasets, and the
+chapter's experiments with the book's script each reproduces and the --set keys it declares.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 
-HELP = "list the optimizers (with defaults), initialisers, activations and datasets"
+HELP = "list the optimizers (with defaults), initialisers, activations, datasets and experiments"
 
 EPILOG = """\
 examples:
   trainlab list                 # everything
   trainlab list optimizers      # each optimizer's hyperparameters and defaults, torch and book
   trainlab list initializers    # names, aliases and the book's spellings ('he', 'xavier', ...)
+  trainlab list experiments     # book script → experiment, section, figures, --set keys, defaults
 """
 
-SECTIONS = ("optimizers", "initializers", "activations", "datasets")
+SECTIONS = ("optimizers", "initializers", "activations", "datasets", "experiments")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,22 +29,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _fmt(value) -> str:
     if isinstance(value, bool):
-        return str(value)
+        return str(value).lower()
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
 
 
 def optimizers_text() -> str:
-    from ..optim import CONVENTIONS, OPTIMIZERS
-    from .train import HP_OPTIONS
+    from ..optim import CONVENTIONS, HYPERPARAMETERS, OPTIMIZERS
 
     lines = ["optimizers (--optimizer NAME; hyperparameter options with defaults per --convention):"]
     for name, cls in OPTIMIZERS.items():
         lines.append(f"  {name}")
         for conv in CONVENTIONS:
-            hp = cls.DEFAULTS[conv]
-            text = "  ".join(f"{HP_OPTIONS[k]} {_fmt(v)}" for k, v in hp.items())
+            text = "  ".join(f"{HYPERPARAMETERS[k].flag} {_fmt(v)}" for k, v in cls.DEFAULTS[conv].items())
             lines.append(f"    {conv:<6} {text}")
     lines.append("  (--opt-weight-decay is the optimizer's own decay; the model's ½λ‖W‖² is --weight-decay)")
     return "\n".join(lines)
@@ -74,6 +75,31 @@ def datasets_text() -> str:
     return "\n".join(lines)
 
 
+def _seconds(s: float) -> str:
+    return f"~{s:.0f} s" if s >= 1 else "< 1 s"
+
+
+def experiments_text() -> str:
+    from ..experiments import get, names
+
+    lines = ["experiments (trainlab run NAME; --set KEY=VALUE changes a key; the book's script → NAME):"]
+    for name in names():
+        exp = get(name)
+        lines.append(f"\n  {name}: {exp.title}")
+        lines.append(f"    book: {exp.book_script or '–'}, {exp.book_section}"
+                     + (f", {exp.book_figures}" if exp.book_figures else ""))
+        if exp.shows:
+            lines.append(f"    shows: {exp.shows}")
+        lines.append(f"    seeds: {exp.default_seeds} by default, {_seconds(exp.seed_seconds)} of one core each"
+                     + ("; trains on --data-dir when given" if exp.uses_data else ""))
+        lines.append("    keys:")
+        width = max(len(k) for k in exp.config)
+        for key, decl in exp.config.items():
+            default = json.dumps(decl.default, ensure_ascii=False)
+            lines.append(f"      {key:<{width}} = {default}  — {decl.help}; {decl.accepts()}")
+    return "\n".join(lines)
+
+
 def run(args) -> int:
     what = getattr(args, "what", "all") or "all"
     parts = {
@@ -81,6 +107,7 @@ def run(args) -> int:
         "initializers": initializers_text,
         "activations": activations_text,
         "datasets": datasets_text,
+        "experiments": experiments_text,
     }
     chosen = SECTIONS if what == "all" else (what,)
     print("\n\n".join(parts[name]() for name in chosen))

@@ -1,86 +1,139 @@
 """Run a chapter-6 experiment (or all of them): train, check the book's claims, draw the figures.
 
-Each experiment writes OUT/NAME/: config.json, seeds/seed-K.json, summary.json, claims.json,
-figures/*.png and *.svg, result.json. 'all' runs every experiment into OUT/NAME/ and then writes
-OUT/report.html. Every claim is printed as ✓ (holds) or ✗ (does not hold) with its numbers; a claim
-that does not hold is a finding, not an error: the exit code is 0 when every run completed, 1 if an
-experiment crashed, 2 for a usage error.
+Each experiment writes its run record into OUT/NAME/ (run.json, summary.json, claims.json,
+seeds/seed-K.json|.csv with every curve, figures/*.png|svg) and OUT/report.html is brought up to
+date. Every claim is printed as ✓ (holds) or ✗ (does not hold) with its numbers; a claim that does
+not hold is a finding, not an error. An experiment folder that already holds a run is never
+replaced without --overwrite. Exit codes: 0 every run completed; 1 an experiment crashed or
+diverged; 2 usage error (nothing written); 130 interrupted.
 
 examples:
   trainlab run optimizer-race                 the toy race, into ./runs/optimizer-race
-  trainlab run all                            everything, at full size, then ./runs/report.html
+  trainlab run all                            everything at full size, then ./runs/report.html
   trainlab run init-mnist --seeds 5 --out /tmp/runs
   trainlab run optimizer-mnist --set iterations=500 --set 'optimizers=["sgd","adam"]'
   trainlab run batchnorm --reduced            the small test-size version (seconds)
-  trainlab run all --workers 1                one process (default for 'all': 2 workers)
+  trainlab run all --data-dir ~/data/fashion-mnist --out runs-fashion   the chapter on another dataset
+  trainlab run all --dask-scheduler tcp://10.0.0.5:8786   the seeds on a Dask cluster
+  trainlab list experiments                   every experiment, its book script and its --set keys
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 
 from ..cli import UsageError
+from ..options import integer
 
 HELP = "run a chapter-6 experiment (or 'all'), check the book's claims and draw its figures"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..experiments import names
 
-    parser.add_argument("name", metavar="NAME|all",
-                        help=f"the experiment: {', '.join(names())}, or 'all'")
-    parser.add_argument("--seeds", type=_positive_int, default=None, metavar="N",
-                        help="run seeds 0..N-1 (default: the experiment's own, e.g. 1 when deterministic)")
+    parser.add_argument("name", metavar="NAME|all", help=f"the experiment: {', '.join(names())}, or 'all'")
+    parser.add_argument("--seeds", type=integer, default=None, metavar="N",
+                        help="run seeds 0..N-1 (default: the experiment's own)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="runs folder; the experiment goes to DIR/NAME (default: ./runs)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a configuration key (value parsed as JSON where possible: 0.1, "
                              "[50,50], true; else a string); repeatable. With 'all', applies to every "
-                             "experiment that declares KEY")
+                             "experiment that declares KEY ('trainlab list experiments' shows the keys)")
     parser.add_argument("--reduced", action="store_true",
                         help="the reduced (test) size of each experiment: seconds, not minutes")
-    parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                        help="processes running seeds in parallel, each with one BLAS thread "
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="train on a four-file IDX dataset in MNIST's layout (Fashion-MNIST, KMNIST, …) "
+                             "instead of the bundled MNIST")
+    parser.add_argument("--overwrite", action="store_true", help="replace runs already in the output folder")
+    parser.add_argument("--workers", type=integer, default=None, metavar="N",
+                        help="processes running seeds in parallel, one BLAS thread each "
                              "(default: 1 for one experiment, 2 for 'all')")
+    parser.add_argument("--dask-scheduler", metavar="tcp://HOST:PORT",
+                        help="run the seeds on a Dask cluster (pip install 'trainlab[distributed]'; the "
+                             "workers need trainlab, and --data-dir must exist on them)")
+    parser.add_argument("--dask-timeout", type=float, default=5.0, metavar="S",
+                        help="seconds to wait for the scheduler (default 5)")
+
+
+def check_workers(workers: int | None, dask: str | None) -> None:
+    """--workers: at least 1, at most this machine's cores, not with --dask-scheduler."""
+    if workers is None:
+        return
+    cores = os.cpu_count() or 1
+    if workers < 1:
+        raise UsageError(f"--workers must be an integer >= 1, got {workers}")
+    if dask:
+        raise UsageError("--workers is for local processes; a Dask run uses as many as the cluster has "
+                         "worker threads")
+    if workers > cores:
+        raise UsageError(f"--workers {workers} is more than this machine's {cores} cores; each worker trains "
+                         f"on one core, so use at most {cores}")
 
 
 def run(args) -> int:
-    from pathlib import Path
-
+    from ..data import DataError, load_arrays
+    from ..executor import DaskUnavailable, make_executor
     from ..experiments import names
-    from ..experiments.runner import DEFAULT_OUT, parse_overrides, run_all, run_experiment
+    from ..experiments.runner import DEFAULT_OUT, make_plan, run_plan
+    from ..record import RunError
+    from ..validate import ConfigError
 
-    valid = names()
-    if args.name != "all" and args.name not in valid:
-        raise UsageError(f"unknown experiment {args.name!r}; valid experiments are: {', '.join(valid)}, all")
+    if args.name != "all" and args.name not in names():
+        raise UsageError(f"unknown experiment {args.name!r}; valid experiments are: {', '.join(names())}, all")
+    if args.seeds is not None and args.seeds < 1:
+        raise UsageError(f"--seeds must be an integer >= 1, got {args.seeds}")
+    check_workers(args.workers, args.dask_scheduler)
+    selected = None if args.name == "all" else [args.name]
     try:
-        overrides = parse_overrides(args.overrides)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        plan = make_plan(selected, args.seeds, args.overrides, args.reduced, args.data_dir)
+    except ConfigError as exc:
+        raise UsageError(f"--set: {exc}") from None
+    if args.data_dir is not None:
+        try:  # read (and check) the dataset before anything is written
+            load_arrays(plan[0].config.get("data_dir") or str(Path(args.data_dir).expanduser().resolve()))
+        except DataError as exc:
+            raise UsageError(f"--data-dir: {exc}") from None
     out = Path(args.out) if args.out is not None else DEFAULT_OUT
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} is a file, not a folder")
     try:
-        if args.name == "all":
-            # validate every --set against every experiment before anything runs
-            done = run_all(seeds=args.seeds, out_dir=out, overrides=overrides, reduced=args.reduced,
-                           workers=args.workers or 2)
-            results = list(done["results"].values())
-        else:
-            from ..experiments.runner import resolve_config
-            from ..experiments import get
-
-            resolve_config(get(args.name), overrides, args.reduced)  # usage errors before any output
-            results = [run_experiment(args.name, seeds=args.seeds, out_dir=out / args.name, overrides=overrides,
-                                      reduced=args.reduced, workers=args.workers or 1)]
-    except ValueError as exc:
+        executor = make_executor(args.workers or (2 if args.name == "all" else 1), args.dask_scheduler,
+                                 args.dask_timeout)
+    except DaskUnavailable as exc:
         raise UsageError(str(exc)) from None
-    return 0 if all(r["status"] == "completed" for r in results) else 1
+    print(f"running {', '.join(p.name for p in plan)} on {executor.describe()}", flush=True)
+    try:
+        results = run_plan(plan, out, executor, overwrite=args.overwrite)
+    except RunError as exc:
+        raise UsageError(f"--out: {exc}") from None
+    except KeyboardInterrupt:
+        executor.close(cancel=True)
+        raise
+    finally:
+        executor.close()
+    refresh_report(out, always=True)
+    if len(results) > 1:
+        n = sum(r["claims"]["n"] for r in results.values() if r.get("claims"))
+        ok = sum(r["claims"]["passed"] for r in results.values() if r.get("claims"))
+        bad = [k for k, r in results.items() if r["status"] != "completed"]
+        wall = sum(r.get("wall_s", 0.0) for r in results.values())
+        print(f"== all: {len(results)} experiments, {ok}/{n} claims hold"
+              + (f"; not completed: {', '.join(bad)}" if bad else "") + f" (seeds' wall time {wall:.0f} s)")
+    return 0 if all(r["status"] == "completed" for r in results.values()) else 1
+
+
+def refresh_report(runs_dir: Path, always: bool = False) -> None:
+    """Rewrite RUNS_DIR/report.html (``always``, or when one is there already) so it shows the new run."""
+    if not always and not (runs_dir / "report.html").is_file():
+        return
+    try:
+        from ..report import write_report
+
+        print(f"report: {write_report(runs_dir)}", flush=True)
+    except Exception as exc:  # the runs are complete either way; say why the page is missing
+        print(f"trainlab: the report could not be written ({type(exc).__name__}: {exc}); "
+              f"run 'trainlab report {runs_dir}' to try again", file=sys.stderr)
