@@ -523,9 +523,9 @@ def test_unknown_hyperparameter_lists_accepted_ones():
         make_optimizer("sgd", _buf(), momentum=0.9)
     msg = str(e.value)
     assert "'momentum'" in msg and "lr" in msg and "weight_decay" in msg
-    # the book's SGD has no weight decay at all
-    with pytest.raises(TypeError, match=r"'weight_decay'.*accepted: lr"):
-        make_optimizer("sgd", _buf(), convention="book", weight_decay=0.1)
+    # the book convention accepts the same hyperparameters as torch's (only the defaults differ)
+    with pytest.raises(TypeError, match=r"'momentum'.*accepted: lr, weight_decay$"):
+        make_optimizer("sgd", _buf(), convention="book", momentum=0.9)
     with pytest.raises(TypeError) as e:
         make_optimizer("adam", _buf(), beta1=0.9)
     assert "'beta1'" in str(e.value)

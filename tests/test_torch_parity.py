@@ -170,11 +170,16 @@ def test_optimizer_matches_torch(case, lr, source, opt_problem):
     _run_optimizer_parity(name, hp, lr, source, opt_problem)
 
 
+# The options that select the book's numerics, at the value that is torch.optim's (only) form.
+TORCH_FORM = {"lr_in_velocity": False, "nesterov_order": "buffer_first", "eps_hat": False}
+
+
 def test_optimizer_default_hyperparameters_match_torch():
     """The torch-convention defaults are torch.optim's own (lr, betas, eps, weight decay, ...)."""
     expect = {
         "sgd": dict(torch.optim.SGD([torch.zeros(1)]).defaults),
         "momentum": dict(torch.optim.SGD([torch.zeros(1)], momentum=0.9).defaults),
+        "nesterov": dict(torch.optim.SGD([torch.zeros(1)], momentum=0.9, nesterov=True).defaults),
         "adagrad": dict(torch.optim.Adagrad([torch.zeros(1)]).defaults),
         "rmsprop": dict(torch.optim.RMSprop([torch.zeros(1)]).defaults),
         "adam": dict(torch.optim.Adam([torch.zeros(1)]).defaults),
@@ -183,6 +188,9 @@ def test_optimizer_default_hyperparameters_match_torch():
     for name, d in expect.items():
         opt = make_optimizer(name, (np.zeros(3), np.zeros(3)))
         for key, value in opt.hyperparameters.items():
+            if key in TORCH_FORM:  # our numerics options, not torch.optim arguments: torch's own form
+                assert value == TORCH_FORM[key], f"{name}.{key}: ours {value!r}, torch's form {TORCH_FORM[key]!r}"
+                continue
             tkey = {"b1": "betas", "b2": "betas"}.get(key, key)
             tval = d[tkey]
             if key == "b1":
