@@ -628,6 +628,17 @@ def test_float32_buffer_stays_float32():
         assert all(v.dtype == np.float32 for v in opt.state.values())
 
 
+@pytest.mark.parametrize("convention", ["torch", "book"])
+def test_momentum_zero_is_plain_sgd_whatever_the_dampening(convention):
+    """torch.optim.SGD(momentum=0, dampening=τ) keeps no buffer: θ ← θ − ηg, τ unused.
+
+    (The buffer form would give θ₂ = θ₁ − η(1−τ)g₂ = 1 − 0.1·2 − 0.1·0.5·4 = 0.6; plain SGD: 0.4.)
+    """
+    got = run_engine("momentum", convention, [[2.0], [4.0]], p0=[1.0], lr=0.1, momentum=0.0, dampening=0.5)
+    assert got[0][0] == pytest.approx(0.8, rel=1e-15)  # 1 − 0.1·2
+    assert got[1][0] == pytest.approx(0.4, rel=1e-15)  # 0.8 − 0.1·4
+
+
 def test_torch_nesterov_needs_positive_momentum():
     with pytest.raises(ValueError, match=r"momentum.*0"):
         make_optimizer("nesterov", _buf(), convention="torch", momentum=0.0)

@@ -87,6 +87,8 @@ OPT_CASES = [
     ("momentum", {}),
     ("momentum", {"momentum": 0.5, "dampening": 0.3}),
     ("momentum", {"momentum": 0.99, "dampening": 0.5, "weight_decay": 0.05}),
+    ("momentum", {"momentum": 0.0, "dampening": 0.5}),  # torch keeps no buffer: plain SGD, τ unused
+    ("momentum", {"momentum": 0.0, "dampening": 0.3, "weight_decay": 0.1}),
     ("nesterov", {}),
     ("nesterov", {"momentum": 0.5, "weight_decay": 0.1}),
     ("adagrad", {}),
@@ -204,7 +206,10 @@ def test_optimizer_lr_change_mid_run_matches_torch(opt_problem):
     """A schedule: torch applies a new lr at once (its buffers hold no lr); so must we."""
     p0, c, d, seq = opt_problem
     for name, hp in [("momentum", {}), ("nesterov", {}), ("rmsprop", {"momentum": 0.9}), ("adam", {}),
-                     ("adamw", {"weight_decay": 0.1}), ("adagrad", {"lr_decay": 0.1})]:
+                     ("adamw", {"weight_decay": 0.1}), ("adagrad", {"lr_decay": 0.1}),
+                     ("momentum", {"momentum": 0.0, "dampening": 0.5}), ("momentum", {"dampening": 0.3}),
+                     ("rmsprop", {"centered": True, "momentum": 0.5}), ("adam", {"amsgrad": True}),
+                     ("adamw", {"amsgrad": True}), ("adagrad", {"initial_accumulator_value": 0.5})]:
         data, grad = p0.copy(), np.zeros_like(p0)
         ours = make_optimizer(name, (data, grad), lr=0.1, **hp)
         param = torch.nn.Parameter(t64(p0))

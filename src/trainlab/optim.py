@@ -208,6 +208,7 @@ class Momentum(Optimizer):
         v ← μv − η(1−τ)g;  θ ← θ + v
     Equal for a constant η (v = −ηb). Under an lr schedule torch applies a new η to the whole buffer
     at once, while the velocity keeps the old η in its past steps.
+    With μ = 0 both are plain SGD θ ← θ − ηg (torch keeps no buffer then, so τ has no effect).
     """
 
     DEFAULTS = {
@@ -220,6 +221,9 @@ class Momentum(Optimizer):
     def _update(self, p, g):
         g = self._decayed_grad(p, g)
         mu, lr, tmp, u = self.momentum, self.lr, self._tmp, self.state["v"]
+        if mu == 0.0:  # torch.optim.SGD keeps no buffer then: plain SGD, τ unused
+            p -= np.multiply(g, lr, out=tmp)
+            return
         step_first = self.nesterov and self.nesterov_order == "step_first"
         if step_first:  # θ ← θ + μ²v − (1+μ)ηg with the old v (= θ − η(μ²b + (1+μ)g))
             p += np.multiply(u, mu * mu * (1.0 if self.lr_in_velocity else -lr), out=tmp)
