@@ -1,5 +1,6 @@
 """Optimizers over the flat buffer: hand-derived steps, the book's toy race, convergence,
-state round trips, argument validation and whole-buffer (loop-free) updates.
+state round trips, argument validation and whole-buffer (loop-free) updates; the declarations
+table, and the book's numerics options (lr_in_velocity, nesterov_order, eps_hat) worked by hand.
 
 Reference values are derived here with plain Python scalar arithmetic written out from the update
 formulas in book-ch06.md §1 and torch-vs-book.md §1.1–1.5; the code under test is never used to
@@ -15,7 +16,8 @@ import time
 import numpy as np
 import pytest
 
-from trainlab.optim import OPTIMIZERS, make_optimizer
+from trainlab.optim import CONVENTIONS, HYPERPARAMETERS, OPTIMIZERS, make_optimizer
+from trainlab.validate import ConfigError, UnknownKeyError
 
 BOOK_EPS = 1e-7
 
@@ -135,15 +137,18 @@ def ref_adam_torch(p, gs, lr, b1, b2, eps, weight_decay=0.0, amsgrad=False, deco
     return out
 
 
-def ref_adam_book(p, gs, lr, b1, b2, weight_decay=0.0, decoupled=False):
-    out, m, v = [], 0.0, 0.0
+def ref_adam_book(p, gs, lr, b1, b2, weight_decay=0.0, decoupled=False, amsgrad=False, eps=BOOK_EPS):
+    out, m, v, vmax = [], 0.0, 0.0, 0.0
     for t, g in enumerate(gs, start=1):
         if decoupled:
             p = p * (1.0 - lr * weight_decay)
+        else:  # torch's coupled decay, where the book has none
+            g = g + weight_decay * p
         lr_t = lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         m = m + (1.0 - b1) * (g - m)
         v = v + (1.0 - b2) * (g * g - v)
-        p = p - lr_t * m / (math.sqrt(v) + BOOK_EPS)
+        vmax = max(vmax, v)
+        p = p - lr_t * m / (math.sqrt(vmax if amsgrad else v) + eps)
         out.append(p)
     return out
 
@@ -190,6 +195,24 @@ CASES = [
      dict(lr=0.1, b1=0.8, b2=0.999, eps=1e-8, weight_decay=0.5, decoupled=True), GRADS),
     ("adamw", "book", dict(lr=0.1), ref_adam_book,
      dict(lr=0.1, b1=0.9, b2=0.999, weight_decay=1e-2, decoupled=True), GRADS),
+    # the book convention with hyperparameters its code lacks: torch's meaning, the book's numerics
+    ("sgd", "book", dict(lr=0.1, weight_decay=0.2), ref_sgd, dict(lr=0.1, weight_decay=0.2), GRADS),
+    ("momentum", "book", dict(lr=0.1, momentum=0.5, dampening=0.3, weight_decay=0.1), ref_momentum_torch,
+     dict(lr=0.1, momentum=0.5, dampening=0.3, weight_decay=0.1), GRADS),
+    ("nesterov", "book", dict(lr=0.1, momentum=0.8, weight_decay=0.05), ref_momentum_torch,
+     dict(lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.05), GRADS),
+    ("adagrad", "book", dict(lr=0.1, lr_decay=0.5, initial_accumulator_value=0.3, weight_decay=0.1),
+     ref_adagrad, dict(lr=0.1, eps=BOOK_EPS, lr_decay=0.5, h0=0.3, weight_decay=0.1), GRADS),
+    ("rmsprop", "book", dict(lr=0.01, alpha=0.9, centered=True, momentum=0.5, weight_decay=0.1),
+     ref_rmsprop, dict(lr=0.01, alpha=0.9, eps=BOOK_EPS, momentum=0.5, centered=True, weight_decay=0.1), GRADS),
+    ("adam", "book", dict(lr=0.1, b2=0.5, amsgrad=True, weight_decay=0.1), ref_adam_book,
+     dict(lr=0.1, b1=0.9, b2=0.5, amsgrad=True, weight_decay=0.1), AMS_GRADS),
+    # the book's numerics options chosen under the torch convention
+    ("momentum", "torch", dict(lr=0.1, momentum=0.9, lr_in_velocity=True), ref_momentum_book,
+     dict(lr=0.1, momentum=0.9), GRADS),
+    ("nesterov", "torch", dict(lr=0.1, momentum=0.9, lr_in_velocity=True, nesterov_order="step_first"),
+     ref_nesterov_book, dict(lr=0.1, momentum=0.9), GRADS),
+    ("adam", "torch", dict(lr=0.1, eps_hat=True, eps=1e-7), ref_adam_book, dict(lr=0.1, b1=0.9, b2=0.999), GRADS),
 ]
 
 
@@ -408,6 +431,12 @@ ROUND_TRIP = [
     ("adam", "book", dict(lr=0.01)),
     ("adamw", "torch", dict(lr=0.01)),
     ("adamw", "book", dict(lr=0.01)),
+    ("momentum", "torch", dict(lr=0.05, lr_in_velocity=True, dampening=0.2)),
+    ("nesterov", "torch", dict(lr=0.05, lr_in_velocity=True, nesterov_order="step_first")),
+    ("nesterov", "book", dict(lr=0.05, lr_in_velocity=False, weight_decay=0.01)),
+    ("rmsprop", "book", dict(lr=0.01, momentum=0.9, centered=True)),
+    ("adam", "book", dict(lr=0.01, amsgrad=True, weight_decay=0.01)),
+    ("adam", "torch", dict(lr=0.01, eps_hat=True)),
 ]
 
 
@@ -523,9 +552,9 @@ def test_unknown_hyperparameter_lists_accepted_ones():
         make_optimizer("sgd", _buf(), momentum=0.9)
     msg = str(e.value)
     assert "'momentum'" in msg and "lr" in msg and "weight_decay" in msg
-    # the book's SGD has no weight decay at all
-    with pytest.raises(TypeError, match=r"'weight_decay'.*accepted: lr"):
-        make_optimizer("sgd", _buf(), convention="book", weight_decay=0.1)
+    # the book convention accepts the same hyperparameters as torch's (only the defaults differ)
+    with pytest.raises(TypeError, match=r"'momentum'.*accepted: lr, weight_decay$"):
+        make_optimizer("sgd", _buf(), convention="book", momentum=0.9)
     with pytest.raises(TypeError) as e:
         make_optimizer("adam", _buf(), beta1=0.9)
     assert "'beta1'" in str(e.value)
@@ -579,10 +608,13 @@ HEAVY = [
     ("rmsprop", dict(lr=0.01, momentum=0.9, centered=True)),
     ("adam", dict(lr=0.01, amsgrad=True)),
     ("adamw", dict(lr=0.01)),
+    ("momentum", dict(lr=0.01, lr_in_velocity=True, dampening=0.1)),
+    ("nesterov", dict(lr=0.01, lr_in_velocity=True, nesterov_order="step_first")),
+    ("adam", dict(lr=0.01, eps_hat=True, amsgrad=True, weight_decay=0.01)),
 ]
 
 
-@pytest.mark.parametrize("name,hp", HEAVY, ids=[h[0] for h in HEAVY])
+@pytest.mark.parametrize("name,hp", HEAVY, ids=[f"{h[0]}-{i}" for i, h in enumerate(HEAVY)])
 def test_update_is_vectorised_over_one_flat_buffer(name, hp):
     """10⁶ elements in one flat (data, grad) pair, no names or slots: a step takes milliseconds.
 
@@ -628,6 +660,251 @@ def test_float32_buffer_stays_float32():
         assert all(v.dtype == np.float32 for v in opt.state.values())
 
 
+@pytest.mark.parametrize("convention", ["torch", "book"])
+def test_momentum_zero_is_plain_sgd_whatever_the_dampening(convention):
+    """torch.optim.SGD(momentum=0, dampening=τ) keeps no buffer: θ ← θ − ηg, τ unused.
+
+    (The buffer form would give θ₂ = θ₁ − η(1−τ)g₂ = 1 − 0.1·2 − 0.1·0.5·4 = 0.6; plain SGD: 0.4.)
+    """
+    got = run_engine("momentum", convention, [[2.0], [4.0]], p0=[1.0], lr=0.1, momentum=0.0, dampening=0.5)
+    assert got[0][0] == pytest.approx(0.8, rel=1e-15)  # 1 − 0.1·2
+    assert got[1][0] == pytest.approx(0.4, rel=1e-15)  # 0.8 − 0.1·4
+
+
 def test_torch_nesterov_needs_positive_momentum():
     with pytest.raises(ValueError, match=r"momentum.*0"):
         make_optimizer("nesterov", _buf(), convention="torch", momentum=0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# One set of hyperparameters, declared once; the convention only picks the defaults
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_default_is_declared_and_both_conventions_have_the_same_keys():
+    used = set()
+    for name, cls in OPTIMIZERS.items():
+        keys = [list(cls.DEFAULTS[c]) for c in CONVENTIONS]
+        assert set(cls.DEFAULTS) == set(CONVENTIONS), name
+        assert all(k == keys[0] for k in keys), f"{name}: keys differ between conventions: {keys}"
+        for convention in CONVENTIONS:
+            for key, default in cls.DEFAULTS[convention].items():
+                assert key in HYPERPARAMETERS, f"{name}.{key} is not declared"
+                # every default is valid by its own declaration, and already of the declared type
+                assert HYPERPARAMETERS[key].check(default) == default
+                assert type(default) is {"float": float, "bool": bool, "choice": str}[HYPERPARAMETERS[key].type]
+        used |= set(keys[0])
+    assert used == set(HYPERPARAMETERS), f"declared but used by no optimizer: {set(HYPERPARAMETERS) - used}"
+
+
+def test_declarations_are_complete():
+    flags = [h.flag for h in HYPERPARAMETERS.values()]
+    assert len(set(flags)) == len(flags)
+    assert HYPERPARAMETERS["weight_decay"].flag == "--opt-weight-decay"  # --weight-decay is the model's
+    for name, h in HYPERPARAMETERS.items():
+        assert h.name == name
+        assert h.flag == "--" + name.replace("_", "-") or name == "weight_decay"
+        assert h.type in ("float", "bool", "choice")
+        assert h.help and "\n" not in h.help
+        assert bool(h.choices) == (h.type == "choice")
+        if h.type == "float":
+            assert h.low < h.high
+    for name, symbol in [("lr", "η"), ("momentum", "μ"), ("dampening", "τ"), ("weight_decay", "λ"), ("b1", "β₁"),
+                         ("b2", "β₂"), ("eps", "ε"), ("alpha", "α")]:
+        assert HYPERPARAMETERS[name].help.startswith(symbol), name
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_hyperparameters_list_every_key_in_both_conventions(name, convention):
+    opt = make_optimizer(name, _buf(), convention=convention)
+    assert opt.hyperparameters == OPTIMIZERS[name].DEFAULTS[convention]
+    assert list(opt.hyperparameters) == list(OPTIMIZERS[name].DEFAULTS["torch"])
+    assert OPTIMIZERS[name].defaults(convention) == OPTIMIZERS[name].DEFAULTS[convention]
+
+
+def _bad_values(h):
+    """Values just outside each declared bound, non-finite numbers and wrong types."""
+    if h.type == "bool":
+        return ["false", 1, None]
+    if h.type == "choice":
+        return ["sideways", 1]
+    bad = [h.low if h.low_open else h.low - 1e-9, float("nan"), float("-inf"), "0.1", True]
+    bad.append(h.high if h.high_open else h.high + 1e-9) if h.high != math.inf else bad.append(float("inf"))
+    return bad
+
+
+BAD = [(key, value) for key, h in HYPERPARAMETERS.items() for value in _bad_values(h)]
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+@pytest.mark.parametrize("key,value", BAD, ids=[f"{k}={v!r}" for k, v in BAD])
+def test_bad_values_raise_config_error_naming_the_hyperparameter(key, value, convention):
+    for name, cls in OPTIMIZERS.items():
+        if key in cls.DEFAULTS[convention]:
+            with pytest.raises(ConfigError) as e:
+                make_optimizer(name, _buf(), convention=convention, **{key: value})
+            assert e.value.field == key, (name, key)
+            assert str(e.value).startswith(f"{key} must be"), str(e.value)
+            assert repr(value) in str(e.value)
+
+
+def test_values_are_normalised_to_the_declared_type():
+    opt = make_optimizer("nesterov", _buf(), lr=1, momentum=np.float32(0.5), nesterov_order="Step_First")
+    assert type(opt.lr) is float and type(opt.momentum) is float and opt.nesterov_order == "step_first"
+    assert make_optimizer("adam", _buf(), amsgrad=np.bool_(True)).amsgrad is True
+
+
+def test_cross_checks_and_unknown_keys_name_their_field():
+    for convention in CONVENTIONS:
+        with pytest.raises(ConfigError, match="nesterov needs momentum > 0") as e:
+            make_optimizer("nesterov", _buf(), convention=convention, momentum=0.0)
+        assert e.value.field == "momentum"
+        with pytest.raises(ConfigError, match="nesterov needs dampening = 0") as e:
+            make_optimizer("nesterov", _buf(), convention=convention, dampening=0.1)
+        assert e.value.field == "dampening"
+        with pytest.raises(UnknownKeyError) as e:
+            make_optimizer("momentum", _buf(), convention=convention, nesterov_order="step_first")
+        assert e.value.field == "nesterov_order" and isinstance(e.value, TypeError)
+
+
+def _run_bits(name, convention, steps=12, **hp):
+    rng = np.random.default_rng(5)
+    data = rng.normal(size=40)
+    grad = np.zeros_like(data)
+    opt = make_optimizer(name, (data, grad), convention=convention, **hp)
+    for k in range(steps):
+        if k == 6:
+            opt.lr /= 10  # a schedule, where lr_in_velocity matters
+        grad[...] = rng.normal(size=40) * np.exp(rng.normal(size=40) * 4) + 0.1 * data
+        opt.step()
+    return data, opt.state_dict()
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("convention,other", [("torch", "book"), ("book", "torch")])
+def test_the_convention_only_selects_defaults(name, convention, other):
+    """Given the other convention's defaults explicitly, either convention computes the same bits."""
+    want, want_state = _run_bits(name, other)
+    got, got_state = _run_bits(name, convention, **OPTIMIZERS[name].DEFAULTS[other])
+    assert got.tobytes() == want.tobytes()
+    assert {k: v.tobytes() for k, v in got_state.items()} == {k: v.tobytes() for k, v in want_state.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# The book's numerics options, each on a two-step example worked by hand
+# ---------------------------------------------------------------------------------------------
+
+
+def run_scheduled(name, convention, p0, grads, lrs, **hp):
+    """Scalar positions after each step, with lr = lrs[k] for step k (a schedule)."""
+    data, grad = np.array([p0]), np.zeros(1)
+    opt = make_optimizer(name, (data, grad), convention=convention, lr=lrs[0], **hp)
+    out = []
+    for g, lr in zip(grads, lrs):
+        opt.lr = lr
+        grad[0] = g
+        opt.step()
+        out.append(float(data[0]))
+    return out
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+@pytest.mark.parametrize("dampening", [0.0, 0.5])
+def test_lr_in_velocity_by_hand(convention, dampening):
+    # θ₀ = 1, μ = 0.5, g = (2, 4), η = (0.1, 0.01): the lr drops 10× after step 1.
+    # torch form: b₁ = 2, θ₁ = 1 − 0.1·2 = 0.8; b₂ = 0.5·2 + (1−τ)·4, θ₂ = 0.8 − 0.01·b₂
+    #   τ = 0: b₂ = 5, θ₂ = 0.75;  τ = 0.5: b₂ = 3, θ₂ = 0.77
+    # velocity: v₁ = −0.1·2 = −0.2, θ₁ = 0.8; v₂ = 0.5·(−0.2) − 0.01·(1−τ)·4, θ₂ = 0.8 + v₂
+    #   τ = 0: v₂ = −0.14, θ₂ = 0.66;  τ = 0.5: v₂ = −0.12, θ₂ = 0.68
+    want = {False: {0.0: 0.75, 0.5: 0.77}, True: {0.0: 0.66, 0.5: 0.68}}
+    for lr_in_velocity in (False, True):
+        got = run_scheduled("momentum", convention, 1.0, [2.0, 4.0], [0.1, 0.01], momentum=0.5,
+                            dampening=dampening, lr_in_velocity=lr_in_velocity)
+        assert got[0] == pytest.approx(0.8, rel=1e-15)
+        assert got[1] == pytest.approx(want[lr_in_velocity][dampening], rel=1e-15), lr_in_velocity
+    default = run_scheduled("momentum", convention, 1.0, [2.0, 4.0], [0.1, 0.01], momentum=0.5)
+    assert default[1] == pytest.approx(want[convention == "book"][0.0], rel=1e-15)
+
+
+@pytest.mark.parametrize("lr_in_velocity", [False, True])
+def test_nesterov_order_by_hand(lr_in_velocity):
+    # θ₀ = 1, μ = 0.5, g = (2, 4), η = (0.1, 0.01).
+    # step_first:   θ₁ = 1 + 0.25·0 − 1.5·0.1·2 = 0.7, v₁ = −0.2;
+    #               θ₂ = 0.7 + 0.25·(−0.2) − 1.5·0.01·4 = 0.59, v₂ = −0.14
+    # buffer_first: with v: v₁ = −0.2, θ₁ = 1 + 0.5·(−0.2) − 0.1·2 = 0.7; v₂ = −0.14, θ₂ = 0.7 − 0.07 − 0.04
+    #               with b: b₁ = 2, θ₁ = 1 − 0.1·(2 + 1) = 0.7; b₂ = 5, θ₂ = 0.7 − 0.01·(4 + 2.5) = 0.635
+    # The order does not change the update (even under a schedule); lr_in_velocity does.
+    want = 0.59 if lr_in_velocity else 0.635
+    for order in ("buffer_first", "step_first"):
+        got = run_scheduled("nesterov", "torch", 1.0, [2.0, 4.0], [0.1, 0.01], momentum=0.5,
+                            lr_in_velocity=lr_in_velocity, nesterov_order=order)
+        assert got == pytest.approx([0.7, want], rel=1e-14), order
+
+
+def test_nesterov_order_is_the_order_of_the_floating_point_operations():
+    """step_first rounds as the book's JP code, buffer_first as torch: each reproduced to the bit."""
+    rng = np.random.default_rng(9)
+    n, mu, lr = 1000, 0.9, 0.1
+    p0, g1, g2 = rng.normal(size=(3, n))
+
+    def engine(order):
+        data, grad = p0.copy(), np.zeros(n)
+        opt = make_optimizer("nesterov", (data, grad), momentum=mu, lr=lr, lr_in_velocity=True,
+                             nesterov_order=order)
+        for g in (g1, g2):
+            grad[...] = g
+            opt.step()
+        return data
+
+    def scalar(order, p, gs):
+        v = 0.0
+        for g in gs:
+            if order == "step_first":  # the book: p += μ²v; p −= (1+μ)ηg; v ← μv − ηg
+                p = p + v * (mu * mu)
+                p = p - g * ((1.0 + mu) * lr)
+                v = v * mu - g * lr
+            else:  # v ← μv − ηg; p ← p + μv − ηg
+                v = v * mu - g * lr
+                p = p + v * mu
+                p = p - g * lr
+        return p
+
+    for order in ("step_first", "buffer_first"):
+        want = np.array([scalar(order, p0[i], (g1[i], g2[i])) for i in range(n)])
+        assert engine(order).tobytes() == want.tobytes(), order
+    assert not np.array_equal(engine("step_first"), engine("buffer_first"))  # the option is not a no-op
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_eps_hat_by_hand(convention):
+    # θ₀ = 1, η = 1, β₁ = 0.5, β₂ = 0.75, ε = 0.1, g = 1 twice (a large ε shows the difference).
+    # t = 1: m = 0.5, v = 0.25, 1−β₁ = 0.5, 1−β₂ = 0.25
+    #   ε̂ form: lr_t = √0.25/0.5 = 1, step = 0.5/(0.5 + 0.1) = 5/6
+    #   torch:  step = (1/0.5)·0.5/(0.5/0.5 + 0.1) = 1/1.1
+    # t = 2: m = 0.75, v = 0.4375, 1−β₁² = 0.75, 1−β₂² = 0.4375
+    #   ε̂ form: step = (√0.4375/0.75)·0.75/(√0.4375 + 0.1) = √0.4375/(√0.4375 + 0.1)
+    #   torch:  step = (1/0.75)·0.75/(√0.4375/√0.4375 + 0.1) = 1/1.1
+    r = math.sqrt(0.4375)
+    want = {True: [1 - 5 / 6, 1 - 5 / 6 - r / (r + 0.1)], False: [1 - 1 / 1.1, 1 - 2 / 1.1]}
+    for eps_hat in (True, False):
+        got = run_scheduled("adam", convention, 1.0, [1.0, 1.0], [1.0, 1.0], b1=0.5, b2=0.75, eps=0.1,
+                            eps_hat=eps_hat)
+        assert got == pytest.approx(want[eps_hat], rel=1e-14), eps_hat
+    book = run_scheduled("adam", "book", 1.0, [1.0, 1.0], [1.0, 1.0], b1=0.5, b2=0.75, eps=0.1)
+    assert book == pytest.approx(want[True], rel=1e-14)
+
+
+def test_book_convention_weight_decay_is_torchs_coupled_decay_by_hand():
+    # θ₀ = 1, g = 0.5, λ = 0.2, η = 0.1: g + λθ = 0.7
+    # SGD: θ₁ = 1 − 0.1·0.7 = 0.93.  Momentum (book, μ = 0.9): v₁ = −0.07, θ₁ = 0.93; then g = −0.5:
+    # g + λθ₁ = −0.5 + 0.186 = −0.314, v₂ = 0.9·(−0.07) + 0.0314 = −0.0316, θ₂ = 0.8984.
+    # Adam (book, ε̂ form): g + λθ = 0.5 + 0.5·1 = 1 with λ = 0.5; m = 0.1, v = 0.001,
+    # lr_t = 0.1·√0.001/0.1, θ₁ = 1 − lr_t·0.1/(√0.001 + 1e-7).
+    got = run_engine("sgd", "book", [[0.5]], p0=[1.0], lr=0.1, weight_decay=0.2)
+    assert got[0][0] == pytest.approx(0.93, rel=1e-15)
+    got = run_engine("momentum", "book", [[0.5], [-0.5]], p0=[1.0], lr=0.1, weight_decay=0.2)
+    assert [got[0][0], got[1][0]] == pytest.approx([0.93, 0.8984], rel=1e-14)
+    lr_t = 0.1 * math.sqrt(0.001) / 0.1
+    got = run_engine("adam", "book", [[0.5]], p0=[1.0], lr=0.1, weight_decay=0.5)
+    assert got[0][0] == pytest.approx(1 - lr_t * 0.1 / (math.sqrt(0.001) + 1e-7), rel=1e-14)

@@ -87,6 +87,8 @@ OPT_CASES = [
     ("momentum", {}),
     ("momentum", {"momentum": 0.5, "dampening": 0.3}),
     ("momentum", {"momentum": 0.99, "dampening": 0.5, "weight_decay": 0.05}),
+    ("momentum", {"momentum": 0.0, "dampening": 0.5}),  # torch keeps no buffer: plain SGD, τ unused
+    ("momentum", {"momentum": 0.0, "dampening": 0.3, "weight_decay": 0.1}),
     ("nesterov", {}),
     ("nesterov", {"momentum": 0.5, "weight_decay": 0.1}),
     ("adagrad", {}),
@@ -170,11 +172,16 @@ def test_optimizer_matches_torch(case, lr, source, opt_problem):
     _run_optimizer_parity(name, hp, lr, source, opt_problem)
 
 
+# The options that select the book's numerics, at the value that is torch.optim's (only) form.
+TORCH_FORM = {"lr_in_velocity": False, "nesterov_order": "buffer_first", "eps_hat": False}
+
+
 def test_optimizer_default_hyperparameters_match_torch():
     """The torch-convention defaults are torch.optim's own (lr, betas, eps, weight decay, ...)."""
     expect = {
         "sgd": dict(torch.optim.SGD([torch.zeros(1)]).defaults),
         "momentum": dict(torch.optim.SGD([torch.zeros(1)], momentum=0.9).defaults),
+        "nesterov": dict(torch.optim.SGD([torch.zeros(1)], momentum=0.9, nesterov=True).defaults),
         "adagrad": dict(torch.optim.Adagrad([torch.zeros(1)]).defaults),
         "rmsprop": dict(torch.optim.RMSprop([torch.zeros(1)]).defaults),
         "adam": dict(torch.optim.Adam([torch.zeros(1)]).defaults),
@@ -183,6 +190,9 @@ def test_optimizer_default_hyperparameters_match_torch():
     for name, d in expect.items():
         opt = make_optimizer(name, (np.zeros(3), np.zeros(3)))
         for key, value in opt.hyperparameters.items():
+            if key in TORCH_FORM:  # our numerics options, not torch.optim arguments: torch's own form
+                assert value == TORCH_FORM[key], f"{name}.{key}: ours {value!r}, torch's form {TORCH_FORM[key]!r}"
+                continue
             tkey = {"b1": "betas", "b2": "betas"}.get(key, key)
             tval = d[tkey]
             if key == "b1":
@@ -196,7 +206,10 @@ def test_optimizer_lr_change_mid_run_matches_torch(opt_problem):
     """A schedule: torch applies a new lr at once (its buffers hold no lr); so must we."""
     p0, c, d, seq = opt_problem
     for name, hp in [("momentum", {}), ("nesterov", {}), ("rmsprop", {"momentum": 0.9}), ("adam", {}),
-                     ("adamw", {"weight_decay": 0.1}), ("adagrad", {"lr_decay": 0.1})]:
+                     ("adamw", {"weight_decay": 0.1}), ("adagrad", {"lr_decay": 0.1}),
+                     ("momentum", {"momentum": 0.0, "dampening": 0.5}), ("momentum", {"dampening": 0.3}),
+                     ("rmsprop", {"centered": True, "momentum": 0.5}), ("adam", {"amsgrad": True}),
+                     ("adamw", {"amsgrad": True}), ("adagrad", {"initial_accumulator_value": 0.5})]:
         data, grad = p0.copy(), np.zeros_like(p0)
         ours = make_optimizer(name, (data, grad), lr=0.1, **hp)
         param = torch.nn.Parameter(t64(p0))

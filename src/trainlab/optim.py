@@ -1,12 +1,18 @@
 """Optimizers over the flat parameter buffer: one update is a few whole-buffer NumPy operations.
 
-Two conventions:
+Every optimizer has all of its hyperparameters in both conventions; a convention only selects their
+defaults (``Optimizer.DEFAULTS[convention]``):
 
-* ``'torch'`` (default): the defaults and numerics of ``torch.optim`` (weight decay coupled as
+* ``'torch'`` (default): ``torch.optim``'s defaults and numerics (weight decay coupled as
   g ← g + λθ except AdamW; eps outside the root; Adam bias-corrected as torch does it).
-* ``'book'``: the book's ``common/optimizer.py`` exactly: eps 1e-7 outside the root, Momentum as
-  v ← αv − ηg, Nesterov in the JP-fixed order, RMSProp decay 0.99, Adam's bias correction folded
-  into lr_t; default lr 0.01 (Adam 0.001).
+* ``'book'``: the book's ``common/optimizer.py`` exactly: lr 0.01 (Adam 0.001), eps 1e-7, RMSProp
+  α 0.99, and three numerics options set to the book's form: ``lr_in_velocity`` (Momentum,
+  Nesterov), ``nesterov_order='step_first'`` (the JP order) and ``eps_hat`` (Adam). Hyperparameters
+  the book's code lacks (weight decay, dampening, amsgrad, …) mean exactly what torch's do.
+
+Each hyperparameter's type, range, one-line help and command-line flag is declared once, in
+:data:`HYPERPARAMETERS`; ``validate()`` checks against those declarations and raises
+:class:`~trainlab.validate.ConfigError` with ``field`` = the hyperparameter's name.
 
 An optimizer instance is bound to one parameter buffer: its state is an explicit dict of arrays
 (``state_dict``/``load_state_dict``), never keyed by layer names. Hyperparameters are plain
@@ -16,41 +22,92 @@ attributes, so ``opt.lr`` can be changed between steps (a schedule).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .params import ParamBuffer
-from .validate import (
-    check_choice,
-    check_known_keys,
-    check_nonnegative,
-    check_positive,
-    check_unit_interval,
-)
+from .validate import ConfigError, _is_number, check_choice, check_known_keys
 
-__all__ = [
-    "Optimizer",
-    "SGD",
-    "Momentum",
-    "Nesterov",
-    "AdaGrad",
-    "RMSProp",
-    "Adam",
-    "AdamW",
-    "OPTIMIZERS",
-    "CONVENTIONS",
-    "make_optimizer",
-]
+__all__ = ["Hyperparameter", "HYPERPARAMETERS", "Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad",
+           "RMSProp", "Adam", "AdamW", "OPTIMIZERS", "CONVENTIONS", "make_optimizer"]
 
 CONVENTIONS = ("torch", "book")
-BOOK_EPS = 1e-7
+BOOK_EPS = 1e-7  # the book's literal, never a constructor argument there
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """The declaration of one hyperparameter: its type (``'float'``, ``'bool'`` or ``'choice'``), a
+    one-line help naming its symbol, the command-line flag, and the valid range or choices."""
+
+    name: str
+    type: str
+    help: str
+    flag: str
+    low: float = 0.0
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = True
+    choices: tuple[str, ...] = ()
+
+    def accepts(self) -> str:
+        """What a valid value is, in words (ends every error message)."""
+        if self.type == "bool":
+            return "true or false"
+        if self.type == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.high == math.inf:
+            return f"a finite number {'>' if self.low_open else '>='} {self.low:g}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+    def check(self, value):
+        """``value`` as this type (a float, a bool, the lower-cased choice); else ConfigError(name, …)."""
+        if self.type == "bool":
+            if isinstance(value, (bool, np.bool_)):  # not truthiness: bool('false') is True
+                return bool(value)
+        elif self.type == "choice":
+            key = value.lower() if isinstance(value, str) else value
+            if key in self.choices:
+                return key
+        elif (_is_number(value) and math.isfinite(value)
+              and (value > self.low if self.low_open else value >= self.low)
+              and (value < self.high if self.high_open else value <= self.high)):
+            return float(value)
+        raise ConfigError(self.name, f"{self.name} must be {self.accepts()}, got {value!r}")
+
+
+_H, _UNIT = Hyperparameter, dict(low=0.0, high=1.0)  # [0, 1)
+
+#: Every optimizer hyperparameter, once: the one source of types, ranges, help and flags.
+HYPERPARAMETERS: dict[str, Hyperparameter] = {h.name: h for h in (
+    _H("lr", "float", "η, the learning rate", "--lr", low_open=True),
+    _H("weight_decay", "float", "λ, the optimizer's own decay: g ← g + λθ (AdamW: θ ← θ(1 − ηλ))",
+       "--opt-weight-decay"),  # --weight-decay is the model's ½λ‖W‖²
+    _H("momentum", "float", "μ, the momentum factor", "--momentum", **_UNIT),
+    _H("dampening", "float", "τ, dampening: b ← μb + (1−τ)g", "--dampening", **_UNIT),
+    _H("lr_in_velocity", "bool", "v ← μv − ηg, θ ← θ + v (book) instead of θ ← θ − ηb (torch)", "--lr-in-velocity"),
+    _H("nesterov_order", "choice", "buffer_first: b, then θ ← θ − η(g + μb) (torch); "
+       "step_first: θ ← θ + μ²v − (1+μ)ηg, then v (book)", "--nesterov-order", choices=("buffer_first", "step_first")),
+    _H("lr_decay", "float", "AdaGrad: η̃ = η/(1 + (t−1)·lr_decay)", "--lr-decay"),
+    _H("initial_accumulator_value", "float", "h₀, AdaGrad's starting sum of squares", "--initial-accumulator-value"),
+    _H("alpha", "float", "α, RMSProp: v ← αv + (1−α)g² (the book's decay_rate)", "--alpha", **_UNIT),
+    _H("centered", "bool", "RMSProp: √(v − ḡ²) in place of √v, ḡ ← αḡ + (1−α)g", "--centered"),
+    _H("b1", "float", "β₁, Adam: m ← β₁m + (1−β₁)g", "--b1", **_UNIT),
+    _H("b2", "float", "β₂, Adam: v ← β₂v + (1−β₂)g²", "--b2", **_UNIT),
+    _H("eps", "float", "ε, added to the root in the denominator", "--eps"),
+    _H("amsgrad", "bool", "Adam: v̄ ← max(v̄, v) in place of v (AMSGrad)", "--amsgrad"),
+    _H("eps_hat", "bool", "Adam: ε̂ form η√(1−β₂ᵗ)/(1−β₁ᵗ)·m/(√v + ε) (book) instead of η·m̂/(√v̂ + ε) (torch)",
+       "--eps-hat"),
+)}
 
 
 class Optimizer:
     """Base class: ``step()`` updates ``data`` in place from ``grad``.
 
-    Subclasses declare ``DEFAULTS[convention]`` (hyperparameter → default) and ``STATE`` (the names
-    of the state arrays, each shaped like the buffer).
+    Subclasses declare ``DEFAULTS[convention]`` (hyperparameter → default, the same keys in every
+    convention, each declared in :data:`HYPERPARAMETERS`) and ``STATE`` (the names of the state
+    arrays, each shaped like the buffer).
     """
 
     DEFAULTS: dict[str, dict] = {}
@@ -91,11 +148,9 @@ class Optimizer:
         return self.STATE
 
     def validate(self) -> None:
-        self.lr = check_positive("lr", self.lr)
-        if hasattr(self, "weight_decay"):
-            self.weight_decay = check_nonnegative("weight_decay", self.weight_decay)
-        if hasattr(self, "eps"):
-            self.eps = check_nonnegative("eps", self.eps)
+        """Check (and normalise the type of) every hyperparameter against its declaration."""
+        for key in self.DEFAULTS[self.convention]:
+            setattr(self, key, HYPERPARAMETERS[key].check(getattr(self, key)))
 
     def step(self) -> None:
         self.t += 1
@@ -106,7 +161,7 @@ class Optimizer:
 
     def _decayed_grad(self, p, g):
         """g + λθ (torch's coupled weight decay) in a scratch buffer; g itself when λ = 0."""
-        if not getattr(self, "weight_decay", 0.0):
+        if not self.weight_decay:
             return g
         out = np.multiply(p, self.weight_decay, out=self._tmp2)
         out += g
@@ -137,7 +192,7 @@ class Optimizer:
 class SGD(Optimizer):
     """θ ← θ − η·(g + λθ).   torch: ``SGD(lr=1e-3)``; book: ``SGD(lr=0.01)``."""
 
-    DEFAULTS = {"torch": {"lr": 1e-3, "weight_decay": 0.0}, "book": {"lr": 0.01}}
+    DEFAULTS = {"torch": {"lr": 1e-3, "weight_decay": 0.0}, "book": {"lr": 0.01, "weight_decay": 0.0}}
 
     def _update(self, p, g):
         g = self._decayed_grad(p, g)
@@ -145,144 +200,139 @@ class SGD(Optimizer):
 
 
 class Momentum(Optimizer):
-    """Heavy-ball momentum.
+    """Heavy-ball momentum on g ← g + λθ; the first step takes g undamped (torch's b ← g).
 
-    torch (``SGD(momentum=μ, dampening=τ)``): b ← g on the first step, else b ← μb + (1−τ)g; θ ← θ − ηb.
-    book: v ← μv − ηg; θ ← θ + v. Identical for a constant η (v = −ηb).
+    ``lr_in_velocity=False`` (torch ``SGD(momentum=μ, dampening=τ)``):
+        b ← μb + (1−τ)g;  θ ← θ − ηb
+    ``lr_in_velocity=True`` (the book):
+        v ← μv − η(1−τ)g;  θ ← θ + v
+    Equal for a constant η (v = −ηb). Under an lr schedule torch applies a new η to the whole buffer
+    at once, while the velocity keeps the old η in its past steps.
+    With μ = 0 both are plain SGD θ ← θ − ηg (torch keeps no buffer then, so τ has no effect).
     """
 
     DEFAULTS = {
-        "torch": {"lr": 1e-3, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0},
-        "book": {"lr": 0.01, "momentum": 0.9},
+        "torch": {"lr": 1e-3, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0, "lr_in_velocity": False},
+        "book": {"lr": 0.01, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0, "lr_in_velocity": True},
     }
-    STATE = ("v",)
+    STATE = ("v",)  # v or b, as lr_in_velocity says
     nesterov = False
 
-    def validate(self):
-        super().validate()
-        self.momentum = check_unit_interval("momentum", self.momentum)
-        if hasattr(self, "dampening"):
-            self.dampening = check_unit_interval("dampening", self.dampening)
-            # torch.optim.SGD(nesterov=True) refuses both: the look-ahead needs a momentum buffer
-            if self.nesterov and self.momentum <= 0:
-                raise ValueError(f"nesterov needs momentum > 0, got {self.momentum!r}")
-            if self.nesterov and self.dampening != 0:
-                raise ValueError(f"nesterov needs dampening = 0, got {self.dampening!r}")
-
     def _update(self, p, g):
-        if self.convention == "book":
-            return self._book_update(p, g)
         g = self._decayed_grad(p, g)
-        b = self.state["v"]
-        mu = self.momentum
-        if self.t == 1:
-            b[...] = g
+        mu, lr, tmp, u = self.momentum, self.lr, self._tmp, self.state["v"]
+        if mu == 0.0:  # torch.optim.SGD keeps no buffer then: plain SGD, τ unused
+            p -= np.multiply(g, lr, out=tmp)
+            return
+        step_first = self.nesterov and self.nesterov_order == "step_first"
+        if step_first:  # θ ← θ + μ²v − (1+μ)ηg with the old v (= θ − η(μ²b + (1+μ)g))
+            p += np.multiply(u, mu * mu * (1.0 if self.lr_in_velocity else -lr), out=tmp)
+            p -= np.multiply(g, (1.0 + mu) * lr, out=tmp)
+        damp = 1.0 if self.t == 1 else 1.0 - self.dampening
+        if self.lr_in_velocity:  # v starts at 0, so the first step is v = −ηg
+            u *= mu
+            u -= np.multiply(g, lr * damp, out=tmp)
+        elif self.t == 1:
+            u[...] = g
         else:
-            b *= mu
-            b += np.multiply(g, 1.0 - self.dampening, out=self._tmp)
-        if self.nesterov:  # d = g + μb
-            d = np.multiply(b, mu, out=self._tmp)
-            d += g
-        else:
-            d = b
-        p -= np.multiply(d, self.lr, out=self._tmp)
-
-    def _book_update(self, p, g):
-        v = self.state["v"]
-        v *= self.momentum
-        v -= np.multiply(g, self.lr, out=self._tmp)
-        p += v
+            u *= mu
+            u += g if damp == 1.0 else np.multiply(g, damp, out=tmp)  # skip a pass when τ = 0
+        if step_first:
+            return
+        if self.lr_in_velocity:  # θ ← θ + v, Nesterov θ ← θ + μv − ηg
+            if self.nesterov:
+                p += np.multiply(u, mu, out=tmp)
+                p -= np.multiply(g, lr, out=tmp)
+            else:
+                p += u
+        else:  # θ ← θ − ηd, d = b, Nesterov d = g + μb
+            d = u
+            if self.nesterov:
+                d = np.multiply(u, mu, out=tmp)
+                d += g
+            p -= np.multiply(d, lr, out=tmp)
 
 
 class Nesterov(Momentum):
-    """Nesterov momentum.
+    """Nesterov momentum (μ > 0, τ = 0, as torch requires), on g ← g + λθ.
 
-    torch (``SGD(momentum=μ, nesterov=True)``): b as Momentum, θ ← θ − η(g + μb).
-    book (JP, Bengio et al. 2012): θ ← θ + μ²v − (1+μ)ηg, then v ← μv − ηg.
+    ``nesterov_order='buffer_first'`` (torch ``SGD(momentum=μ, nesterov=True)``): update the buffer as
+    Momentum, then θ ← θ − η(g + μb)  (with ``lr_in_velocity``: θ ← θ + μv − ηg).
+    ``nesterov_order='step_first'`` (Bengio et al. 2012; the book, JP order): θ ← θ + μ²v − (1+μ)ηg
+    with the old v, then v ← μv − ηg  (without ``lr_in_velocity``: θ ← θ − η(μ²b + (1+μ)g), b ← μb + g).
+    The two orders are algebraically the same update, even under an lr schedule (unlike
+    ``lr_in_velocity``); they round differently, and step_first is what reproduces the book bit for bit.
     """
 
+    DEFAULTS = {
+        "torch": {**Momentum.DEFAULTS["torch"], "nesterov_order": "buffer_first"},
+        "book": {**Momentum.DEFAULTS["book"], "nesterov_order": "step_first"},
+    }
     nesterov = True
 
-    def _book_update(self, p, g):
-        v = self.state["v"]
-        mu, lr = self.momentum, self.lr
-        p += np.multiply(v, mu * mu, out=self._tmp)
-        p -= np.multiply(g, (1.0 + mu) * lr, out=self._tmp)
-        v *= mu
-        v -= np.multiply(g, lr, out=self._tmp)
+    def validate(self):
+        super().validate()
+        # torch.optim.SGD(nesterov=True) refuses both: the look-ahead needs an undamped buffer
+        if self.momentum <= 0:
+            raise ConfigError("momentum", f"nesterov needs momentum > 0, got {self.momentum!r}")
+        if self.dampening != 0:
+            raise ConfigError("dampening", f"nesterov needs dampening = 0, got {self.dampening!r}")
 
 
 class AdaGrad(Optimizer):
-    """h ← h + g²;  θ ← θ − η̃·g/(√h + eps), η̃ = η/(1 + (t−1)·lr_decay).
+    """h ← h + g²;  θ ← θ − η̃·g/(√h + eps), η̃ = η/(1 + (t−1)·lr_decay), on g ← g + λθ.
 
-    torch: lr 1e-2, eps 1e-10, h starts at ``initial_accumulator_value``; book: lr 0.01, eps 1e-7, h₀ = 0.
+    torch: lr 1e-2, eps 1e-10; book: lr 0.01, eps 1e-7. h starts at ``initial_accumulator_value``.
     """
 
     DEFAULTS = {
         "torch": {"lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10},
-        "book": {"lr": 0.01},
+        "book": {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": BOOK_EPS},
     }
     STATE = ("h",)
 
     def __init__(self, params, convention="torch", **hp):
         super().__init__(params, convention, **hp)
-        self.state["h"][...] = getattr(self, "initial_accumulator_value", 0.0)
-
-    def validate(self):
-        super().validate()
-        if hasattr(self, "lr_decay"):
-            self.lr_decay = check_nonnegative("lr_decay", self.lr_decay)
-            self.initial_accumulator_value = check_nonnegative(
-                "initial_accumulator_value", self.initial_accumulator_value)
+        self.state["h"][...] = self.initial_accumulator_value  # torch: full_like at construction
 
     def _update(self, p, g):
-        eps = getattr(self, "eps", BOOK_EPS)
-        lr = self.lr / (1.0 + (self.t - 1) * getattr(self, "lr_decay", 0.0))
+        lr = self.lr / (1.0 + (self.t - 1) * self.lr_decay)
         g = self._decayed_grad(p, g)
         h, tmp = self.state["h"], self._tmp
         np.multiply(g, g, out=tmp)
         h += tmp
         np.sqrt(h, out=tmp)
-        tmp += eps
+        tmp += self.eps
         np.divide(g, tmp, out=tmp)
         tmp *= lr
         p -= tmp
 
 
 class RMSProp(Optimizer):
-    """v ← αv + (1−α)g²;  θ ← θ − η·g/(√v + eps)   (α is the book's ``decay_rate``).
+    """v ← αv + (1−α)g²;  θ ← θ − η·g/(√v + eps), on g ← g + λθ   (α is the book's ``decay_rate``).
 
-    torch: lr 1e-2, alpha 0.99, eps 1e-8, optional momentum (b ← μb + g/(√v+eps); θ ← θ − ηb) and
-    centered (v − ḡ² with ḡ ← αḡ + (1−α)g); book: lr 0.01, alpha 0.99, eps 1e-7.
+    ``momentum`` μ > 0: b ← μb + g/(√v + eps); θ ← θ − ηb. ``centered``: √(v − ḡ²) in place of √v,
+    with ḡ ← αḡ + (1−α)g. torch: lr 1e-2, eps 1e-8; book: lr 0.01, eps 1e-7; both α 0.99.
     """
 
     DEFAULTS = {
         "torch": {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False},
-        "book": {"lr": 0.01, "alpha": 0.99},
+        "book": {"lr": 0.01, "alpha": 0.99, "eps": BOOK_EPS, "weight_decay": 0.0, "momentum": 0.0, "centered": False},
     }
     STATE = ("v",)
 
     def state_names(self):
-        extra = ("b",) if getattr(self, "momentum", 0.0) > 0 else ()
-        return self.STATE + extra + (("g_avg",) if getattr(self, "centered", False) else ())
-
-    def validate(self):
-        super().validate()
-        self.alpha = check_unit_interval("alpha", self.alpha)
-        if hasattr(self, "momentum"):
-            self.momentum = check_unit_interval("momentum", self.momentum)
-            self.centered = bool(self.centered)
+        return self.STATE + (("b",) if self.momentum > 0 else ()) + (("g_avg",) if self.centered else ())
 
     def _update(self, p, g):
         a = self.alpha
-        eps = getattr(self, "eps", BOOK_EPS)
         g = self._decayed_grad(p, g)
         v, tmp = self.state["v"], self._tmp
         v *= a
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - a
         v += tmp
-        if getattr(self, "centered", False):
+        if self.centered:
             g_avg = self.state["g_avg"]
             g_avg *= a
             g_avg += np.multiply(g, 1.0 - a, out=tmp)
@@ -291,9 +341,9 @@ class RMSProp(Optimizer):
             np.sqrt(tmp, out=tmp)
         else:
             np.sqrt(v, out=tmp)
-        tmp += eps
+        tmp += self.eps
         np.divide(g, tmp, out=tmp)
-        if getattr(self, "momentum", 0.0) > 0:
+        if self.momentum > 0:
             b = self.state["b"]
             b *= self.momentum
             b += tmp
@@ -304,34 +354,32 @@ class RMSProp(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015): m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g².
+    """Adam (Kingma & Ba 2015) on g ← g + λθ: m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g².
 
-    torch: θ ← θ − (η/(1−β₁ᵗ))·m/(√v/√(1−β₂ᵗ) + eps), eps 1e-8; ``amsgrad`` keeps max(v) (raw v).
-    book: lr_t = η·√(1−β₂ᵗ)/(1−β₁ᵗ);  θ ← θ − lr_t·m/(√v + 1e-7) (the paper's "efficient" form).
+    ``eps_hat=False`` (torch): θ ← θ − (η/(1−β₁ᵗ))·m/(√v/√(1−β₂ᵗ) + ε), i.e. η·m̂/(√v̂ + ε); ε 1e-8.
+    ``eps_hat=True`` (the book, the paper's efficient form): lr_t = η·√(1−β₂ᵗ)/(1−β₁ᵗ);
+    θ ← θ − lr_t·m/(√v + ε); ε 1e-7. The same as torch's with ε/√(1−β₂ᵗ): larger early on.
+    ``amsgrad``: v̄ ← max(v̄, v) over the raw v, used in place of v in either form.
     """
 
     DEFAULTS = {
-        "torch": {"lr": 1e-3, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False},
-        "book": {"lr": 1e-3, "b1": 0.9, "b2": 0.999},
+        "torch": {"lr": 1e-3, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,
+                  "eps_hat": False},
+        "book": {"lr": 1e-3, "b1": 0.9, "b2": 0.999, "eps": BOOK_EPS, "weight_decay": 0.0, "amsgrad": False,
+                 "eps_hat": True},
     }
     STATE = ("m", "v")
     decoupled = False
 
     def state_names(self):
-        return self.STATE + (("v_max",) if getattr(self, "amsgrad", False) else ())
-
-    def validate(self):
-        super().validate()
-        self.b1 = check_unit_interval("b1", self.b1)
-        self.b2 = check_unit_interval("b2", self.b2)
-        if hasattr(self, "amsgrad"):
-            self.amsgrad = bool(self.amsgrad)
+        return self.STATE + (("v_max",) if self.amsgrad else ())
 
     def _update(self, p, g):
         b1, b2, t, lr = self.b1, self.b2, self.t, self.lr
         m, v, tmp = self.state["m"], self.state["v"], self._tmp
         if self.decoupled:  # AdamW: θ ← θ(1 − ηλ) before the Adam step
-            p *= 1.0 - lr * self.weight_decay
+            if self.weight_decay:
+                p *= 1.0 - lr * self.weight_decay
         else:
             g = self._decayed_grad(p, g)
         # m ← m + (1−β₁)(g − m), torch's lerp (≡ β₁m + (1−β₁)g)
@@ -342,22 +390,19 @@ class Adam(Optimizer):
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - b2
         v += tmp
+        if self.amsgrad:
+            v_max = self.state["v_max"]
+            np.maximum(v_max, v, out=v_max)
+            v = v_max
         bc1 = 1.0 - b1**t
         bc2 = 1.0 - b2**t
-        if self.convention == "book":
+        np.sqrt(v, out=tmp)
+        if self.eps_hat:  # bias correction folded into the step size; ε meets the raw √v
             lr_t = lr * math.sqrt(bc2) / bc1
-            np.sqrt(v, out=tmp)
-            tmp += BOOK_EPS
         else:
             lr_t = lr / bc1
-            if self.amsgrad:
-                v_max = self.state["v_max"]
-                np.maximum(v_max, v, out=v_max)
-                np.sqrt(v_max, out=tmp)
-            else:
-                np.sqrt(v, out=tmp)
             tmp /= math.sqrt(bc2)
-            tmp += self.eps
+        tmp += self.eps
         np.divide(m, tmp, out=tmp)
         tmp *= lr_t
         p -= tmp
@@ -377,14 +422,7 @@ class AdamW(Adam):
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD,
-    "momentum": Momentum,
-    "nesterov": Nesterov,
-    "adagrad": AdaGrad,
-    "rmsprop": RMSProp,
-    "adam": Adam,
-    "adamw": AdamW,
-}
+    cls.__name__.lower(): cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW)}
 
 
 def make_optimizer(name: str, params, convention: str = "torch", **hp) -> Optimizer:
