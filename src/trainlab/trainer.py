@@ -250,19 +250,23 @@ class Trainer:
             for idx in self._batches():
                 loss = self.model.gradient(self.x[idx], self.t[idx], check=False)
                 if not math.isfinite(loss):
-                    raise Diverged(
-                        f"loss became {loss} at epoch {self.epoch + 1}, iteration "
-                        f"{len(self.history.iter_loss) + 1}: the learning rate is probably too large "
-                        f"({self.config.optimizer} lr={self.optimizer.lr:g})"
-                    )
+                    raise Diverged(f"loss became {loss} at epoch {self.epoch + 1}, iteration "
+                                   f"{len(self.history.iter_loss) + 1}: {self._likely_cause()}")
                 self.history.iter_loss.append(loss)
                 self.optimizer.step()
                 self._call("on_step_end", loss)
             self.epoch += 1
             if not np.isfinite(self.model.params.data).all():  # e.g. BN keeps the loss finite
-                raise Diverged(f"parameters became NaN or inf during epoch {self.epoch}: the learning "
-                               f"rate is probably too large ({self.config.optimizer} lr={self.optimizer.lr:g})")
+                raise Diverged(f"parameters became NaN or inf during epoch {self.epoch}: {self._likely_cause()}")
             self._record()
+
+    def _likely_cause(self) -> str:
+        """Why a loss becomes NaN: eps = 0 divides 0 by 0 where a gradient is 0; else a step too large."""
+        opt = self.optimizer
+        if getattr(opt, "eps", None) == 0 and "eps" in opt.hyperparameters:
+            return (f"{self.config.optimizer} with eps=0 divides 0 by 0 wherever a gradient is exactly 0 "
+                    f"(a dead ReLU unit, say); use eps > 0")
+        return f"the learning rate is probably too large ({self.config.optimizer} lr={opt.lr:g})"
 
     def _record(self) -> None:
         record = self.evaluate()

@@ -40,11 +40,14 @@ def _check_val_count(val_fraction: float, n: int) -> int:
             or not math.isfinite(val_fraction) or not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}")
     n_val = int(n * val_fraction)
+    if val_fraction > 0 and n < 2:
+        raise ValueError(f"val_fraction={val_fraction}: a validation split needs at least 2 samples "
+                         f"(1 validation, 1 training), and there is {n}")
     if val_fraction > 0 and not 1 <= n_val <= n - 1:
         raise ValueError(
             f"val_fraction={val_fraction} of {n} samples gives {n_val} validation samples; "
             f"it must leave at least 1 validation and 1 training sample "
-            f"(use a value in [{1 / n:.4g}, 1) with at least 2 samples)")
+            f"(use a value in [{1 / n:.4g}, {(n - 1) / n:.4g}])")
     return n_val
 
 
