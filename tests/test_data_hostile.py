@@ -185,3 +185,56 @@ def test_a_gzip_with_an_honest_header_still_loads_and_its_crc_is_checked(tmp_pat
     _reject(path, idx.read_labels, r"corrupt or truncated gzip data \(.+\)")
 
 
+# --- 4. labels must number the classes 0..K-1, all present in training ----------------------------
+
+LABEL_CASES = {
+    "254 beside 0..9": (
+        [*range(10), 254] * 2, range(10), "train-labels-idx1-ubyte",
+        r"labels span 0\.\.254 \(11 distinct values: 0-9, 254\), which makes 255 classes, but classes "
+        r"10-253 never occur in the training labels"),
+    "class 2 missing from training": (
+        [0, 1, 3, 0, 1, 3], [0, 1, 3], "train-labels-idx1-ubyte",
+        r"labels span 0\.\.3 \(3 distinct values: 0-1, 3\), which makes 4 classes, but class 2 never occurs in "
+        r"the training labels"),
+    "classes missing at the start": (
+        [5, 6, 7], [5, 6], "train-labels-idx1-ubyte",
+        r"labels span 5\.\.7 \(3 distinct values: 5-7\), which makes 8 classes, but classes 0-4 never occur "
+        r"in the training labels"),
+    "test label beyond training": (
+        [0, 1, 2] * 3, [0, 1, 3], "t10k-labels-idx1-ubyte",
+        r"label 3 never occurs in the training labels \(.*train-labels-idx1-ubyte has 0-2\); a model cannot "
+        r"learn a class it never sees"),
+    "test label in a training gap": (
+        [0, 1, 3, 4], [2, 4], "t10k-labels-idx1-ubyte",
+        r"label 2 never occurs in the training labels \(.*train-labels-idx1-ubyte has 0-1, 3-4\); a model "
+        r"cannot learn a class it never sees"),
+    "test labels 200 and 254": (
+        list(range(10)) * 2, [1, 200, 254, 254], "t10k-labels-idx1-ubyte",
+        r"labels 200, 254 never occur in the training labels \(.*train-labels-idx1-ubyte has 0-9\); a model "
+        r"cannot learn a class it never sees"),
+}
+
+
+@pytest.mark.parametrize("train, test, bad_file, problem", LABEL_CASES.values(), ids=LABEL_CASES.keys())
+def test_labels_that_do_not_number_the_classes_are_rejected(tmp_path, train, test, bad_file, problem):
+    write_dataset(tmp_path / "d", train_labels=train, test_labels=test)
+    path = tmp_path / "d" / bad_file
+    with pytest.raises(DataError) as err:
+        load_idx_dataset(tmp_path / "d", cache_dir=tmp_path / "c")
+    assert re.fullmatch(rf"{re.escape(str(path))}: {problem}\. Labels must number the classes 0\.\.K-1, each "
+                        rf"occurring in the training labels\. {REMEDY}", str(err.value)), str(err.value)
+    assert not list((tmp_path / "c").rglob("*.npy"))  # nothing cached
+    with pytest.raises(DataError):
+        dataset_info(tmp_path / "d", cache_dir=tmp_path / "c")
+
+
+@pytest.mark.parametrize("train, test, classes", [
+    ([0, 1, 2] * 2, [0], 3),       # a small test set need not hold every class
+    ([1, 0] * 3, [1, 1], 2),
+    (list(range(256)), [255, 0], 256),  # every uint8 value is a class
+])
+def test_labels_that_number_the_classes_load(tmp_path, train, test, classes):
+    write_dataset(tmp_path / "d", train_labels=train, test_labels=test)
+    assert dataset_info(tmp_path / "d", cache_dir=tmp_path / "c").num_classes == classes
+    (_, t1), (_, tt1) = load_idx_dataset(tmp_path / "d", one_hot_label=True, cache_dir=tmp_path / "c")
+    assert t1.shape == (len(train), classes) and tt1.shape == (len(test), classes)

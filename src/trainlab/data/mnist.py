@@ -1,6 +1,7 @@
 """MNIST (bundled, never downloaded) and other four-file IDX datasets, with a decoded .npy cache.
 
-The first load decodes the IDX files (verifying SHA-256 for the bundled MNIST) and writes the
+The first load decodes the IDX files (verifying SHA-256 for the bundled MNIST), checks that the
+four arrays fit together and that the labels number the classes, and writes the
 uint8 arrays as .npy files to a per-user cache; later loads read those. The cache key covers the
 dataset folder and each file's name, size and mtime, so a changed file invalidates it.
 """
@@ -37,6 +38,7 @@ MNIST_SHA256: dict[str, str] = {
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "mnist"
 CACHE_VERSION = "1"
+LABELS_RULE = "Labels must number the classes 0..K-1, each occurring in the training labels"
 BUNDLED_REMEDY = (
     f"Re-copy the file from the MNIST distribution into {BUNDLED_DIR} (or reinstall trainlab), "
     "or pass --data-dir pointing to a folder with the four IDX files."
@@ -107,6 +109,49 @@ def _check_consistent(raw: Raw, paths: dict[str, Path], remedy: str) -> None:
             f"{paths['train_images']} {raw['train_images'].shape[1:]}. {remedy}")
 
 
+def _spans(values) -> str:
+    """Sorted integers as runs: [0, 1, ..., 9, 254] -> '0-9, 254'."""
+    values, runs = sorted(int(v) for v in values), []
+    for v in values:
+        if runs and v == runs[-1][1] + 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def _check_labels(raw: Raw, paths: dict[str, Path], remedy: str) -> None:
+    """The labels number the classes: K = max label + 1 over train and test (what the model's
+    output size becomes), every class 0..K-1 occurs in training, and no test label is a class
+    the training labels never show. Otherwise labels 0..9 plus a stray 254 would silently make
+    a 255-class model, and a test-only class could never be predicted."""
+    train = np.flatnonzero(np.bincount(raw["train_labels"], minlength=256))
+    test = np.flatnonzero(np.bincount(raw["test_labels"], minlength=256))
+    unseen = np.setdiff1d(test, train)
+    if unseen.size:
+        word = "label" if unseen.size == 1 else "labels"
+        raise idx.DataError(
+            f"{paths['test_labels']}: {word} {_spans(unseen)} never "
+            f"{'occurs' if unseen.size == 1 else 'occur'} in the training labels "
+            f"({paths['train_labels']} has {_spans(train)}); a model cannot learn a class it never "
+            f"sees. {LABELS_RULE}. {remedy}")
+    k = int(train[-1]) + 1
+    missing = np.setdiff1d(np.arange(k), train)
+    if missing.size:
+        which = (f"class {_spans(missing)} never occurs" if missing.size == 1
+                 else f"classes {_spans(missing)} never occur")
+        raise idx.DataError(
+            f"{paths['train_labels']}: labels span {train[0]}..{train[-1]} ({train.size} distinct "
+            f"values: {_spans(train)}), which makes {k} classes, but {which} in the training "
+            f"labels. {LABELS_RULE}. {remedy}")
+
+
+def _check(raw: Raw, paths: dict[str, Path], remedy: str) -> None:
+    """Everything the four arrays must satisfy together (whether decoded or from the cache)."""
+    _check_consistent(raw, paths, remedy)
+    _check_labels(raw, paths, remedy)
+
+
 def _decode(paths: dict[str, Path], verify: bool, remedy: str) -> Raw:
     """Decode and check the four IDX files (SHA-256 verified when `verify`)."""
     raw: Raw = {}
@@ -114,7 +159,7 @@ def _decode(paths: dict[str, Path], verify: bool, remedy: str) -> Raw:
         sha = MNIST_SHA256[FILES[key]] if verify else None
         reader = idx.read_images if key.endswith("images") else idx.read_labels
         raw[key] = reader(path, sha, remedy)
-    _check_consistent(raw, paths, remedy)
+    _check(raw, paths, remedy)
     return raw
 
 
