@@ -124,6 +124,7 @@ def test_second_load_uses_cache(shared_cache, mnist_u8, monkeypatch):
     folder = cache_path(cache_dir=shared_cache)
     for key in mnist.FILES:
         assert (folder / f"{key}.npy").is_file()
+    assert (folder / mnist.MANIFEST).is_file()  # written last: it vouches for the arrays
 
     def boom(*args, **kwargs):
         raise AssertionError("IDX decoder called although the cache is warm")

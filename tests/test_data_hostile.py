@@ -79,6 +79,149 @@ class DecodeSpy:
         monkeypatch.setattr(idx, "read_idx", spy)
 
 
+# --- 1. the decoded-data cache is verified, and rebuilt when it lies ----------------------------
+
+def _save(name: str, make):
+    """Damage: replace cache/<name>.npy with a valid .npy of make(original array)."""
+    def damage(folder: Path, arrays: dict) -> None:
+        np.save(folder / f"{name}.npy", make(arrays[name]), allow_pickle=False)
+    return damage
+
+
+def _bytes(name: str, change):
+    """Damage: replace the bytes of cache/<name> with change(bytes)."""
+    def damage(folder: Path, arrays: dict) -> None:
+        (folder / name).write_bytes(change((folder / name).read_bytes()))
+    return damage
+
+
+def _manifest(change):
+    """Damage: edit the parsed manifest with change(dict) and write it back."""
+    def damage(folder: Path, arrays: dict) -> None:
+        m = json.loads((folder / MANIFEST).read_text())
+        change(m)
+        (folder / MANIFEST).write_text(json.dumps(m))
+    return damage
+
+
+def _forged(folder: Path, arrays: dict) -> None:
+    """Labels all class 0 *and* a manifest that vouches for them: the label checks still refuse."""
+    zeros = np.zeros_like(arrays["train_labels"])
+    np.save(folder / "train_labels.npy", zeros, allow_pickle=False)
+    m = json.loads((folder / MANIFEST).read_text())
+    m["arrays"]["train_labels"]["sha256"] = hashlib.sha256(zeros.tobytes()).hexdigest()
+    (folder / MANIFEST).write_text(json.dumps(m))
+
+
+def _huge_header(folder: Path, arrays: dict) -> None:
+    """A .npy header (and a manifest) claiming 2**40 images: refused from the file size, unread."""
+    with open(folder / "train_images.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False, "shape": (2**40, 5, 4)})
+        f.write(bytes(400))
+    m = json.loads((folder / MANIFEST).read_text())
+    m["arrays"]["train_images"]["shape"] = [2**40, 5, 4]
+    (folder / MANIFEST).write_text(json.dumps(m))
+
+
+def _unlink(name: str):
+    def damage(folder: Path, arrays: dict) -> None:
+        (folder / name).unlink()
+    return damage
+
+
+def _set(entry: dict, **values) -> None:
+    entry.update(values)
+
+
+CACHE_DAMAGE = {
+    "labels all one class": _save("train_labels", np.zeros_like),
+    "labels shuffled (still 0..9)": _save("train_labels", lambda t: np.roll(t, 1)),
+    "test labels of another dtype": _save("test_labels", lambda t: t.astype(np.int64)),
+    "images as float32": _save("train_images", lambda x: x.astype(np.float32) / 255),
+    "images of another shape": _save("test_images", lambda x: x.reshape(len(x), -1)),
+    "images one sample short": _save("train_images", lambda x: x[:-1]),
+    "images transposed (Fortran order)": _save("train_images", np.asfortranarray),
+    "truncated .npy": _bytes("train_images.npy", lambda b: b[:-7]),
+    "garbage .npy": _bytes("test_labels.npy", lambda b: b"garbage"),
+    "missing .npy": _unlink("train_labels.npy"),
+    "missing manifest": _unlink(MANIFEST),
+    "manifest not JSON": _bytes(MANIFEST, lambda b: b[:-5]),
+    "manifest a JSON list": _bytes(MANIFEST, lambda b: b"[]"),
+    "manifest of another format version": _manifest(lambda m: _set(m, format="0")),
+    "manifest hash of other content": _manifest(lambda m: _set(m["arrays"]["test_images"], sha256="0" * 64)),
+    "manifest shape disagrees": _manifest(lambda m: _set(m["arrays"]["train_labels"], shape=[21])),
+    "manifest dtype disagrees": _manifest(lambda m: _set(m["arrays"]["train_labels"], dtype="int8")),
+    "manifest lacks an array": _manifest(lambda m: m["arrays"].pop("test_labels")),
+    "forged manifest for one-class labels": _forged,
+    "forged manifest for a huge .npy": _huge_header,
+}
+
+
+@pytest.mark.parametrize("damage", CACHE_DAMAGE.values(), ids=CACHE_DAMAGE.keys())
+def test_a_damaged_cache_is_rebuilt_and_the_right_data_returned(tmp_path, monkeypatch, damage):
+    want = write_dataset(tmp_path / "d")
+    cache = tmp_path / "c"
+    assert_same(load_raw_arrays(tmp_path / "d", cache), want)
+    folder = cache_path(tmp_path / "d", cache)
+    damage(folder, want)
+
+    spy = DecodeSpy(monkeypatch)
+    assert_same(load_raw_arrays(tmp_path / "d", cache), want)  # never the damaged arrays
+    assert len(spy.calls) == 4  # re-decoded from the IDX files ...
+    assert_same(load_raw_arrays(tmp_path / "d", cache), want)
+    assert len(spy.calls) == 4  # ... and the cache rewritten: the next load trusts it again
+    assert dataset_info(tmp_path / "d", cache_dir=cache).num_classes == 10
+
+
+def test_the_manifest_records_dtype_shape_sha256_and_format(tmp_path):
+    want = write_dataset(tmp_path / "d")
+    load_raw_arrays(tmp_path / "d", tmp_path / "c")
+    folder = cache_path(tmp_path / "d", tmp_path / "c")
+    m = json.loads((folder / MANIFEST).read_text())
+    assert m["format"] == mnist.CACHE_VERSION
+    assert sorted(m["arrays"]) == sorted(KEYS)
+    for key in KEYS:
+        assert m["arrays"][key] == {"dtype": "uint8", "shape": list(want[key].shape),
+                                    "sha256": hashlib.sha256(want[key].tobytes()).hexdigest()}
+        assert (folder / f"{key}.npy").is_file()
+    assert not list(folder.glob("*.tmp")) and not list(folder.glob(".*"))  # atomic writes, no leftovers
+
+
+def test_a_cache_that_cannot_be_rewritten_still_gives_the_right_data(tmp_path, monkeypatch):
+    want = write_dataset(tmp_path / "d")
+    load_raw_arrays(tmp_path / "d", tmp_path / "c")
+    folder = cache_path(tmp_path / "d", tmp_path / "c")
+    np.save(folder / "train_labels.npy", np.zeros_like(want["train_labels"]))
+    (folder / MANIFEST).unlink()
+    (folder / MANIFEST).mkdir()  # the manifest can be neither read nor replaced
+    for _ in range(2):
+        spy = DecodeSpy(monkeypatch)
+        assert_same(load_raw_arrays(tmp_path / "d", tmp_path / "c"), want)
+        assert len(spy.calls) == 4  # decoded every time, never trusted
+
+
+@pytest.fixture(scope="module")
+def mnist_cache(tmp_path_factory) -> Path:
+    """A cache of the bundled MNIST, decoded once for this module."""
+    cache = tmp_path_factory.mktemp("mnist-cache")
+    load_mnist(normalize=False, cache_dir=cache)
+    return cache
+
+
+def test_a_damaged_bundled_cache_is_rebuilt_from_the_sha256_checked_files(tmp_path, monkeypatch, mnist_cache):
+    cache = tmp_path / "c"
+    shutil.copytree(mnist_cache, cache)
+    folder = cache_path(cache_dir=cache)
+    labels = np.load(folder / "train_labels.npy")
+    np.save(folder / "train_labels.npy", np.full_like(labels, 1))  # "all ones": a valid .npy, one class
+
+    spy = DecodeSpy(monkeypatch)
+    (_, t), (_, tt) = load_mnist(normalize=False, cache_dir=cache)
+    np.testing.assert_array_equal(t, labels)
+    assert np.bincount(t, minlength=10)[1] == 6742
+    assert sorted(spy.calls) == sorted((f"{stem}.gz", mnist.MNIST_SHA256[stem]) for stem in mnist.FILES.values())
+
+
 # --- 2. IDX headers that overflow or exceed their file -------------------------------------------
 
 def _header(magic: int, *dims: int) -> bytes:
