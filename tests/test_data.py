@@ -124,6 +124,7 @@ def test_second_load_uses_cache(shared_cache, mnist_u8, monkeypatch):
     folder = cache_path(cache_dir=shared_cache)
     for key in mnist.FILES:
         assert (folder / f"{key}.npy").is_file()
+    assert (folder / mnist.MANIFEST).is_file()  # written last: it vouches for the arrays
 
     def boom(*args, **kwargs):
         raise AssertionError("IDX decoder called although the cache is warm")
@@ -328,7 +329,8 @@ def test_split_without_validation_keeps_order():
     ({"val_fraction": -0.1}, r"val_fraction"),
     ({"val_fraction": float("nan")}, r"val_fraction"),
     ({"train_size": 3, "val_fraction": 0.2}, r"val_fraction=0\.2 of 3 samples gives 0"),
-    ({"train_size": 1, "val_fraction": 0.9}, r"at least 1 validation and 1 training"),
+    ({"train_size": 1, "val_fraction": 0.9}, r"needs at least 2 samples \(1 validation, 1 training\), and there is 1"),
+    ({"train_size": 2, "val_fraction": 0.2}, r"at least 1 validation and 1 training"),
 ])
 def test_split_bad_arguments(kwargs, match):
     x, t = make_xy()

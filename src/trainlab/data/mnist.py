@@ -1,20 +1,30 @@
 """MNIST (bundled, never downloaded) and other four-file IDX datasets, with a decoded .npy cache.
 
-The first load decodes the IDX files (verifying SHA-256 for the bundled MNIST) and writes the
-uint8 arrays as .npy files to a per-user cache; later loads read those. The cache key covers the
-dataset folder and each file's name, size and mtime, so a changed file invalidates it.
+The first load decodes the IDX files (see :mod:`.idx` for their checks; SHA-256 verified for the
+bundled MNIST), checks that the four arrays fit together and that the labels number the classes,
+and writes the uint8 arrays as .npy files to a per-user cache, with a ``manifest.json`` written
+last that records each array's dtype, shape and SHA-256 and the cache format. The cache key
+covers the dataset folder and each file's name, size and mtime, so a changed file invalidates it.
+
+A cache is a convenience, not a source of truth: anyone (a full disk, a killed writer, another
+version, a user) may have changed it. Every load verifies it against its manifest (hashing the
+~55 MB of MNIST costs tens of milliseconds) and re-checks the arrays; any mismatch, or a missing
+or unreadable manifest, means the IDX files are decoded (and checksummed) again and the cache
+rewritten. A bad cache is never an error and never trained on; an unwritable one is skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 
+from .. import files
 from . import idx
 
 DATASETS: dict[str, str] = {
@@ -36,7 +46,10 @@ MNIST_SHA256: dict[str, str] = {
 }
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "mnist"
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: manifest.json vouches for the arrays
+MANIFEST = "manifest.json"
+ARRAY_NDIM = {"train_images": 3, "train_labels": 1, "test_images": 3, "test_labels": 1}
+LABELS_RULE = "Labels must number the classes 0..K-1, each occurring in the training labels"
 BUNDLED_REMEDY = (
     f"Re-copy the file from the MNIST distribution into {BUNDLED_DIR} (or reinstall trainlab), "
     "or pass --data-dir pointing to a folder with the four IDX files."
@@ -107,6 +120,49 @@ def _check_consistent(raw: Raw, paths: dict[str, Path], remedy: str) -> None:
             f"{paths['train_images']} {raw['train_images'].shape[1:]}. {remedy}")
 
 
+def _spans(values) -> str:
+    """Sorted integers as runs: [0, 1, ..., 9, 254] -> '0-9, 254'."""
+    values, runs = sorted(int(v) for v in values), []
+    for v in values:
+        if runs and v == runs[-1][1] + 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def _check_labels(raw: Raw, paths: dict[str, Path], remedy: str) -> None:
+    """The labels number the classes: K = max label + 1 over train and test (what the model's
+    output size becomes), every class 0..K-1 occurs in training, and no test label is a class
+    the training labels never show. Otherwise labels 0..9 plus a stray 254 would silently make
+    a 255-class model, and a test-only class could never be predicted."""
+    train = np.flatnonzero(np.bincount(raw["train_labels"], minlength=256))
+    test = np.flatnonzero(np.bincount(raw["test_labels"], minlength=256))
+    unseen = np.setdiff1d(test, train)
+    if unseen.size:
+        word = "label" if unseen.size == 1 else "labels"
+        raise idx.DataError(
+            f"{paths['test_labels']}: {word} {_spans(unseen)} never "
+            f"{'occurs' if unseen.size == 1 else 'occur'} in the training labels "
+            f"({paths['train_labels']} has {_spans(train)}); a model cannot learn a class it never "
+            f"sees. {LABELS_RULE}. {remedy}")
+    k = int(train[-1]) + 1
+    missing = np.setdiff1d(np.arange(k), train)
+    if missing.size:
+        which = (f"class {_spans(missing)} never occurs" if missing.size == 1
+                 else f"classes {_spans(missing)} never occur")
+        raise idx.DataError(
+            f"{paths['train_labels']}: labels span {train[0]}..{train[-1]} ({train.size} distinct "
+            f"values: {_spans(train)}), which makes {k} classes, but {which} in the training "
+            f"labels. {LABELS_RULE}. {remedy}")
+
+
+def _check(raw: Raw, paths: dict[str, Path], remedy: str) -> None:
+    """Everything the four arrays must satisfy together (whether decoded or from the cache)."""
+    _check_consistent(raw, paths, remedy)
+    _check_labels(raw, paths, remedy)
+
+
 def _decode(paths: dict[str, Path], verify: bool, remedy: str) -> Raw:
     """Decode and check the four IDX files (SHA-256 verified when `verify`)."""
     raw: Raw = {}
@@ -114,36 +170,74 @@ def _decode(paths: dict[str, Path], verify: bool, remedy: str) -> Raw:
         sha = MNIST_SHA256[FILES[key]] if verify else None
         reader = idx.read_images if key.endswith("images") else idx.read_labels
         raw[key] = reader(path, sha, remedy)
-    _check_consistent(raw, paths, remedy)
+    _check(raw, paths, remedy)
     return raw
 
 
-def _read_cache(folder: Path) -> Raw | None:
-    """Load the four cached arrays, or None if any is missing or unreadable."""
+def _load_npy(path: Path, entry: dict, ndim: int) -> np.ndarray | None:
+    """One cached array if its .npy header and bytes match its manifest entry, else None.
+
+    The header (uint8, C order, the rank and the manifest's shape) and the file size are checked
+    before the data are read, so a lying file cannot make this allocate more than it holds.
+    """
+    with open(path, "rb") as f:
+        version = npy_format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            return None
+        read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(f)
+        n = math.prod(shape) if len(shape) == ndim else -1  # exact: Python integers
+        if (dtype != np.uint8 or fortran_order or n < 0 or entry["dtype"] != "uint8"
+                or list(shape) != entry["shape"] or os.fstat(f.fileno()).st_size - f.tell() != n):
+            return None
+        data = np.fromfile(f, dtype=np.uint8, count=n)
+    if len(data) != n or hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        return None
+    return data.reshape(shape)
+
+
+def _verified(folder: Path) -> Raw | None:
+    """The four cached arrays if the manifest (of this CACHE_VERSION) vouches for each one's
+    dtype, shape and SHA-256, else None. Never raises: a bad cache is only a reason to decode."""
     try:
-        return {key: np.load(folder / f"{key}.npy", allow_pickle=False) for key in FILES}
-    except (OSError, ValueError, EOFError):
+        manifest = files.read_json(folder / MANIFEST)
+        if manifest["format"] != CACHE_VERSION or sorted(manifest["arrays"]) != sorted(FILES):
+            return None
+        raw: Raw = {}
+        for key, ndim in ARRAY_NDIM.items():
+            array = _load_npy(folder / f"{key}.npy", manifest["arrays"][key], ndim)
+            if array is None:
+                return None
+            raw[key] = array
+        return raw
+    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError, MemoryError):
         return None
 
 
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    """Write one .npy file via a temp file and os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+def _read_cache(folder: Path, paths: dict[str, Path], remedy: str) -> Raw | None:
+    """The cached arrays if the manifest vouches for them and they pass the checks, else None."""
+    raw = _verified(folder)
+    if raw is None:
+        return None
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        _check(raw, paths, remedy)
+    except idx.DataError:
+        return None  # the IDX files are decoded again and tell what is wrong
+    return raw
 
 
 def _write_cache(folder: Path, raw: Raw) -> None:
-    """Best-effort cache write; an unwritable cache dir is silently skipped."""
+    """Best-effort cache write: the arrays, then the manifest that vouches for them (each file
+    atomically). A cache folder that cannot be written is skipped; the data are in memory."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / MANIFEST).unlink(missing_ok=True)  # no manifest while the arrays change
+        arrays = {}
         for key, array in raw.items():
-            _save_atomic(folder / f"{key}.npy", array)
+            files.write_bytes(folder / f"{key}.npy", lambda f, a=array: np.save(f, a, allow_pickle=False))
+            arrays[key] = {"dtype": str(array.dtype), "shape": list(array.shape),
+                           "sha256": hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()}
+        files.write_json(folder / MANIFEST, {"format": CACHE_VERSION, "arrays": arrays})
     except OSError:
         pass
 
@@ -157,16 +251,17 @@ def cache_path(data_dir: PathLike | None = None, cache_dir: PathLike | None = No
 
 
 def load_raw(data_dir: PathLike | None = None, cache_dir: PathLike | None = None) -> Raw:
-    """The four uint8 arrays (train/test images (N,H,W) and labels (N,)), cached."""
+    """The four uint8 arrays (train/test images (N,H,W) and labels (N,)), from a verified cache
+    or decoded (and then cached)."""
     folder = Path(data_dir) if data_dir is not None else bundled_dir()
     bundled = _is_bundled(folder)
     remedy = BUNDLED_REMEDY if bundled else idx.DEFAULT_REMEDY
     paths = _locate(folder, remedy)
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache = root / "idx" / _cache_key(folder, paths)
-    raw = _read_cache(cache)
+    raw = _read_cache(cache, paths, remedy)
     if raw is None:
-        raw = {k: v.copy() for k, v in _decode(paths, bundled, remedy).items()}
+        raw = _decode(paths, bundled, remedy)
         _write_cache(cache, raw)
     return raw
 
