@@ -64,9 +64,9 @@ def test_full_configurations_are_the_books():
                                              "conventions": ["classic", "inverted"]}.items()
     assert get("ensemble").config.items() >= {**base, "epochs": 201, "n_nets": 5, "dropout_ratio": 0.2,
                                               "dropout_epochs": 301}.items()
-    assert get("search").config.items() >= {"train_size": 500, "val_fraction": 0.2, "hidden_sizes": [100] * 6,
-                                            "batch_size": 100, "epochs": 50, "trials": 100,
-                                            "lr_log10": [-6, -2], "weight_decay_log10": [-8, -4]}.items()
+    assert get("search").defaults().items() >= {"train_size": 500, "val_fraction": 0.2, "hidden_sizes": [100] * 6,
+                                                "batch_size": 100, "epochs": 50, "trials": 100,
+                                                "lr_log10": [-6, -2], "weight_decay_log10": [-8, -4]}.items()
 
 
 @pytest.mark.parametrize("name", MINE)
@@ -120,23 +120,32 @@ def test_ensemble_reduced(runs):
 
 def test_search_reduced(runs):
     r = runs("search")
-    assert r["n_claims"] == 3  # reported, not asserted at this size (see the module doc)
-    assert sorted(r["figures"]) == ["best_trials", "trials"]
+    assert r["claims"]["n"] == 3  # reported, not asserted at this size (see the module doc)
+    assert sorted(r["figures"]) == ["best_trials", "scatter"]
     seed = load(r, "seeds/seed-0.json")
     assert len(seed["trials"]) == 8 and seed["n_train"] == 400 and seed["n_val"] == 100
+    assert sorted(seed["histories"]) == [f"trial-{i:04d}" for i in range(8)]
     summary = load(r, "summary.json")
     best = summary["per_seed"][0]["best"]
     assert [b["val_acc"] for b in best] == sorted((b["val_acc"] for b in best), reverse=True)
     assert len(summary["tables"][0]["rows"]) == 5
-    top = max(seed["trials"], key=lambda t: t["final_val_acc"])
-    assert top["lr"] >= 1e-3
-    assert all(t["final_val_acc"] < top["final_val_acc"] for t in seed["trials"] if t["lr"] < 1e-3)
-    assert all(1e-4 <= t["lr"] <= 1e-2 and 1e-8 <= t["weight_decay"] <= 1e-4 for t in seed["trials"])
+    top = max(seed["trials"], key=lambda t: (t["value"], -t["number"]))
+    assert top["params"]["lr"] >= 1e-3
+    assert all(t["value"] < top["value"] for t in seed["trials"] if t["params"]["lr"] < 1e-3)
+    assert all(1e-4 <= t["params"]["lr"] <= 1e-2 and 1e-8 <= t["params"]["weight_decay"] <= 1e-4
+               for t in seed["trials"])
+    from trainlab.record import RunRecord
+
+    curves = dict(RunRecord.open(r["run_dir"]).histories())
+    assert sorted(curves) == [f"trial-{i:04d}/seed-0" for i in range(8)]
+    t = seed["trials"][0]
+    h = curves["trial-0000/seed-0"]
+    assert len(h["epochs"]) == 15 and h["epochs"][-1]["val_acc"] == t["value"]
 
 
 def test_search_split_and_trials_are_seeded():
     exp = get("search")
     cfg = resolve_config(exp, {"trials": 2, "epochs": 1}, reduced=True)
-    a, b = exp.run_seed(cfg, 3), exp.run_seed(cfg, 3)
-    assert [(t["lr"], t["weight_decay"], t["val_acc"]) for t in a["trials"]] == \
-        [(t["lr"], t["weight_decay"], t["val_acc"]) for t in b["trials"]]
+    a, b, c = exp.run_seed(cfg, 3), exp.run_seed(cfg, 3), exp.run_seed(cfg, 4)
+    key = lambda run: [(t["params"], t["value"], run["histories"][t["label"]]["epochs"]) for t in run["trials"]]
+    assert key(a) == key(b) and key(a) != key(c)

@@ -74,7 +74,7 @@ class InProcess:
     def wait(self, futures) -> list:
         return list(futures)
 
-    def close(self) -> None:
+    def close(self, cancel: bool = False) -> None:
         pass
 
     def describe(self) -> str:
@@ -159,6 +159,48 @@ class LocalProcesses:
 
 
 # -- Dask ---------------------------------------------------------------------------------------
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Fail fast, in one line, when nothing or something other than a Dask scheduler answers at
+    ``address``: a refused connection is known at once (Dask's own client would retry it until the
+    timeout), and a server that is not Dask would leave a client that hangs while it closes."""
+    import asyncio
+    import socket
+
+    from distributed.comm import connect, parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme == "tcp":
+        host, port = parse_host_port(location)
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except socket.gaierror:
+            raise DaskUnavailable(f"the Dask scheduler address {address}: unknown host {host!r}") from None
+        except ConnectionRefusedError:
+            raise DaskUnavailable(f"nothing listens at {address} (connection refused); start a scheduler with "
+                                  f"'dask scheduler' and workers with 'dask worker {address} --nthreads 1'") from None
+        except OSError as exc:
+            raise DaskUnavailable(f"the Dask scheduler at {address} does not answer within {timeout:g} s "
+                                  f"({exc.strerror or type(exc).__name__})") from None
+    try:
+        asyncio.get_running_loop()
+        return  # inside an event loop (a notebook): let the client report
+    except RuntimeError:
+        pass
+
+    async def handshake():
+        comm = await connect(address, timeout=timeout)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), timeout + 1.0))
+    except (OSError, TimeoutError, asyncio.TimeoutError):
+        raise DaskUnavailable(f"the Dask scheduler at {address} does not answer within {timeout:g} s") from None
+    except Exception as exc:  # something answered, but not Dask's protocol
+        raise DaskUnavailable(f"{address} answers, but not as a Dask scheduler ({type(exc).__name__}); "
+                              f"check the address and port (the scheduler's default port is 8786)") from None
+
+
 def connect_dask(address: str, timeout: float = 5.0):
     """A ``distributed.Client`` connected to ``address``, or :class:`DaskUnavailable` with what to do."""
     try:
@@ -174,6 +216,11 @@ def connect_dask(address: str, timeout: float = 5.0):
     for lg in quiet:  # a refused connection is reported by us in one line, not logged as a traceback
         lg.setLevel(logging.CRITICAL)
     try:
+        try:
+            _probe_scheduler(address, timeout)
+        except ValueError as exc:  # an address Dask cannot parse
+            raise DaskUnavailable(f"--dask-scheduler expects an address like tcp://HOST:8786, got {address!r} "
+                                  f"({exc})") from None
         client = Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise DaskUnavailable(f"the Dask scheduler at {address} does not answer within {timeout:g} s "

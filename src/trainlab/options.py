@@ -31,11 +31,13 @@ HIDDEN_SYNTAX = "widths separated by ',' or '-', WxN for N layers of width W: 10
 
 
 def option(help: str, *, flag: str | None = None, parse: Callable[[str], Any] | None = None,
-           choices: Iterable | None = None, metavar: str | None = None, boolean: bool = False) -> dict:
-    """Field metadata declaring the command-line option of a configuration field."""
+           choices: Iterable | None = None, metavar: str | None = None, boolean: bool = False,
+           none: str | None = None) -> dict:
+    """Field metadata declaring the command-line option of a configuration field. ``none``: what
+    a default of None means, shown in the help ("all": ``(default all)``)."""
     return {"option": {"help": help, "flag": flag, "parse": parse,
                        "choices": list(choices) if choices is not None else None,
-                       "metavar": metavar, "boolean": boolean}}
+                       "metavar": metavar, "boolean": boolean, "none": none}}
 
 
 def _declared(cls) -> list[tuple[dataclasses.Field, dict]]:
@@ -63,7 +65,8 @@ def _default_text(f: dataclasses.Field) -> str:
     else:
         return ""
     if value is None:
-        return ""
+        none = f.metadata["option"].get("none")
+        return f" (default {none})" if none else ""
     if isinstance(value, bool):
         return f" (default {'on' if value else 'off'})"
     if isinstance(value, (tuple, list)):
@@ -101,6 +104,8 @@ def add_options(parser, cls, *, prefix: str = "", skip: Iterable[str] = (), only
                 kwargs["choices"] = opt["choices"]
             if opt["metavar"] is not None:
                 kwargs["metavar"] = opt["metavar"]
+            elif opt["choices"] is None:  # not argparse's TRAINING.EPOCHS, from the prefixed destination
+                kwargs["metavar"] = f.name.upper()
         parser.add_argument(flag, **kwargs)
         flags[f.name] = flag
     return flags

@@ -55,7 +55,7 @@ class DataSpec:
         "a folder with four IDX files in MNIST's layout (Fashion-MNIST, KMNIST, …) instead of the "
         "bundled MNIST", metavar="DIR"))
     train_size: int | None = field(default=None, metadata=option(
-        "train on the first N training samples (default: all)", parse=integer, metavar="N"))
+        "train on the first N training samples", parse=integer, metavar="N", none="all"))
     val_fraction: float = field(default=0.0, metadata=option(
         "hold out this fraction of the training samples (seeded) as validation", parse=number, metavar="F"))
     split_seed: int | None = None  # None: the run's seed

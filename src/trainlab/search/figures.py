@@ -1,4 +1,4 @@
-"""The search's figures: the book's top-20 curve grid and a scatter of two parameters with each stage's box."""
+"""The search's figures: the book's grid of the top trials' curves and a scatter of two parameters with each stage's box."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ __all__ = ["curve_grid", "scatter", "make_figures"]
 
 
 def curve_grid(trials: list[dict], k: int = 20):
-    """The book's plot: the top ``k`` trials in 4×5, validation solid, train dashed, ylim (0, 1)."""
+    """The book's plot: the top ``k`` trials, five a row (4×5 for 20), validation solid, train
+    dashed, ylim (0, 1)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .results import ranked
+    from .book import ranked
+    from .results import format_params
 
     rows = ranked(trials)[:k]
-    fig, axes = plt.subplots(4, 5, figsize=(10, 8), sharey=True)
+    n_rows = max(1, -(-len(rows) // 5))  # five a row, as many rows as there are trials to show
+    fig, axes = plt.subplots(n_rows, 5, figsize=(10, 2.4 * n_rows + 0.4), sharey=True, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_ylim(0, 1)
         ax.set_xticks([])
@@ -28,9 +31,11 @@ def curve_grid(trials: list[dict], k: int = 20):
         x = range(1, len(t["val_curve"]) + 1)
         ax.plot(x, t["val_curve"], "-", lw=1.2)
         ax.plot(x, t["train_curve"], "--", lw=1.0)
-        ax.set_title(f"Best-{i + 1} ({t['value']:.2f})", fontsize=8)
+        params = "\n".join(format_params({k: v}) for k, v in t["params"].items())
+        ax.set_title(f"Best-{i + 1} ({t['value']:.2f})\n{params}", fontsize=7)
     fig.suptitle("top trials: validation (solid), train (dashed)")
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.03, top=0.92, wspace=0.15, hspace=0.3)
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.03, top=1 - 0.9 / (2.4 * n_rows + 0.4), wspace=0.15,
+                        hspace=0.7)
     return fig
 
 
@@ -83,8 +88,9 @@ def scatter(config, trials: list[dict], stages: list[dict]):
     return fig
 
 
-def make_figures(config, trials: list[dict], stages: list[dict]) -> dict:
-    figs = {"top20_curves": curve_grid(trials)}
+def make_figures(config, trials: list[dict], stages: list[dict], k: int = 20) -> dict:
+    """``best_trials`` (the top ``k`` curves) and, when two ranges are searched, ``scatter``."""
+    figs = {"best_trials": curve_grid(trials, k)}
     sc = scatter(config, trials, stages)
     if sc is not None:
         figs["scatter"] = sc

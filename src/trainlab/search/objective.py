@@ -1,14 +1,16 @@
 """The objective: train one configuration, report validation accuracy per epoch, say how it ended.
 
 :func:`evaluate` is a plain function of a JSON-able *task* (the search configuration, the trial's
-parameters, where to report), so it runs the same in the search process, in a local worker process
-or on a Dask worker. The objective is the validation accuracy (held out from the training data,
-never the test set) after the last epoch. Each epoch's validation accuracy goes to ``reporter``
-(Optuna's ``trial.report`` + ``should_prune`` when the trial's storage is reachable); a pruned
-trial ends with the epoch it stopped at. A NaN/inf loss ends the trial as ``failed`` with the
-trainer's message as the reason; the search goes on.
+parameters and seed, where to report), so it runs the same in the search process, in a local
+worker process or on a Dask worker. The objective is the validation accuracy (held out from the
+training data, never the test set) after the last epoch. With ``task['report']`` (a journal file)
+each epoch's validation accuracy is reported to the trial and the study's pruner asked whether to
+stop; a pruned trial ends with the epoch it stopped at. A NaN/inf loss ends the trial as
+``failed`` with the trainer's message as the reason; the search goes on.
 
-Each evaluation runs with one BLAS thread (threadpoolctl) so that N workers use N cores.
+The data are the configuration's :class:`~trainlab.data.DataSpec` (bundled MNIST or any IDX folder
+that the worker can read): the first ``train_size`` training samples, a seeded ``val_fraction`` of
+them held out; the model's input size and number of classes are the data's.
 """
 
 from __future__ import annotations
@@ -19,29 +21,39 @@ import time
 import numpy as np
 
 from ..threads import one_blas_thread
-from .space import SearchConfig, apply_params
+from .config import SearchConfig
+from .targets import apply_params, searched
 
-__all__ = ["evaluate", "load_data", "OptunaReporter", "Pruned"]
+__all__ = ["evaluate", "load_data", "trial_specs", "retrain_and_test", "OptunaReporter", "Pruned"]
 
-_DATA_CACHE: dict = {}
+_ARRAYS: dict = {}
 
 
 class Pruned(Exception):
     """Raised from the epoch callback when the pruner stops the trial."""
 
 
-def load_data(data: dict, with_test: bool = False):
-    """The seeded train/validation split of the first ``train_size`` MNIST training samples."""
-    from ..data import load_mnist, split_train_val
-    from ..trainer import Data
+def load_data(data: dict):
+    """The :class:`~trainlab.data.Arrays` of a search's data options, split once per process."""
+    from ..data import DataSpec
 
-    key = (data.get("train_size", 500), data.get("val_fraction", 0.2), data.get("split_seed", 0), with_test)
-    if key not in _DATA_CACHE:
-        (x, t), (xt, tt) = load_mnist()
-        s = split_train_val(x, t, train_size=key[0], val_fraction=key[1], rng_or_seed=key[2])
-        d = Data(s.x_train, s.t_train, s.x_val, s.t_val)
-        _DATA_CACHE[key] = (d, (xt, tt)) if with_test else d
-    return _DATA_CACHE[key]
+    spec = DataSpec.from_dict(data)
+    key = tuple(sorted(spec.to_dict().items()))
+    if key not in _ARRAYS:
+        _ARRAYS.clear()  # one search per process at a time: keep one split, not every one seen
+        _ARRAYS[key] = spec.load(seed=0)
+    return _ARRAYS[key]
+
+
+def trial_specs(config: SearchConfig, params: dict, train_seed: int | None, arrays=None):
+    """``(ModelSpec, TrainConfig)`` of one trial: the base run with ``params``, the trial's own
+    seed (unless the seed itself is searched) and the data's input size and class count."""
+    spec, train_config = apply_params(config, params)
+    if train_seed is not None and not searched(config.space, "training", "seed"):
+        train_config = train_config.replace(seed=int(train_seed))
+    if arrays is not None:
+        spec = spec.replace(input_size=arrays.input_size, output_size=arrays.num_classes)
+    return spec, train_config
 
 
 class OptunaReporter:
@@ -56,7 +68,7 @@ class OptunaReporter:
 
 
 def _journal_reporter(spec: dict):
-    """A reporter for a trial living in a journal file (worker processes on the same filesystem)."""
+    """A reporter for a trial living in a journal file (any process on the same filesystem)."""
     import optuna
 
     from .study import open_study
@@ -86,21 +98,19 @@ def evaluate(task: dict, reporter=None) -> dict:
     ``state`` is ``'complete'``, ``'pruned'`` or ``'failed'``. ``task['report']`` (a journal
     location) builds a reporter when none is given.
     """
-    from ..trainer import fit
+    from ..trainer import Data, fit
 
     t0 = time.perf_counter()
     config = SearchConfig.from_dict(task["config"])
-    spec, train_config = apply_params(config, task["params"])
-    if task.get("train_seed") is not None and not _searches_seed(config):
-        train_config = train_config.replace(seed=int(task["train_seed"]))
     if reporter is None and task.get("report"):
         reporter = _journal_reporter(task["report"])
     recorder = _Recorder(reporter)
     out = {"state": "complete", "value": None, "pruned_epoch": None, "reason": ""}
     with one_blas_thread():
-        data = load_data(config.data)
+        a = load_data(config.data)
+        spec, train_config = trial_specs(config, task["params"], task.get("train_seed"), a)
         try:
-            _, history = fit(spec, data, train_config, callbacks=[recorder])
+            _, history = fit(spec, Data(a.x_train, a.t_train, a.x_val, a.t_val), train_config, callbacks=[recorder])
         except Pruned as exc:
             out.update(state="pruned", pruned_epoch=int(exc.args[0]))
         except Exception as exc:  # the search goes on; the reason is recorded
@@ -115,22 +125,17 @@ def evaluate(task: dict, reporter=None) -> dict:
     return out
 
 
-def _searches_seed(config: SearchConfig) -> bool:
-    return any(name in ("seed", "training.seed") for name in config.space)
-
-
 def retrain_and_test(config: SearchConfig, params: dict, train_seed: int | None = None) -> dict:
     """Retrain the best configuration (its trial's seed, same split) and evaluate it once on the test set."""
-    from ..trainer import fit
+    from ..trainer import Data, fit
 
-    spec, train_config = apply_params(config, params)
-    if train_seed is not None and not _searches_seed(config):
-        train_config = train_config.replace(seed=int(train_seed))
     with one_blas_thread():
-        data, (x_test, t_test) = load_data(config.data, with_test=True)
-        model, history = fit(spec, data, train_config)
-        z = model.predict(x_test)
-        test_acc = float(np.mean(z.argmax(axis=1) == t_test))
+        a = load_data(config.data)
+        spec, train_config = trial_specs(config, params, train_seed, a)
+        model, history = fit(spec, Data(a.x_train, a.t_train, a.x_val, a.t_val), train_config)
+        z = model.predict(a.x_test)
+        test_acc = float(np.mean(z.argmax(axis=1) == a.t_test))
     last = history.epochs[-1]
-    return {"params": params, "train_seed": train_config.seed, "status": history.status, "val_acc": float(last["val_acc"]),
-            "train_acc": float(last["train_acc"]), "test_acc": test_acc, "n_test": int(len(t_test))}
+    return {"params": params, "train_seed": train_config.seed, "status": history.status,
+            "val_acc": float(last["val_acc"]), "train_acc": float(last["train_acc"]), "test_acc": test_acc,
+            "n_test": int(len(a.t_test))}

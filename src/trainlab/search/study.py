@@ -18,6 +18,12 @@ Samplers (seeded):
   workers TPE sees whichever trials finished first (constant liar for the running ones), so the
   trials depend on timing; after a resume the sampler's random state starts afresh.
 
+Where: ``RUN_DIR/study.journal`` for ``trainlab search``; in memory (no file) for the ``search``
+experiment, whose seed is one search in one process. Trials run on any executor of
+:mod:`trainlab.executor` as ``evaluate(task)`` (:mod:`.objective`); a pruner needs every epoch
+reported to the study while the trial runs, which workers do through the journal file, so pruning
+needs a journal and an executor whose workers share this machine's files (``shares_files``).
+
 Resume: a trial that was RUNNING (or WAITING) when the search was killed is marked FAIL with
 ``fail_reason`` "interrupted …" and ``interrupted`` = True, and its plan slot runs again as a new
 trial; finished trials (complete, pruned, or failed by divergence) are kept and never repeated.
@@ -31,10 +37,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import SearchConfig
 from .narrowing import narrow
-from .space import Param, SearchConfig
+from .objective import evaluate
+from .space import Param
 
-__all__ = ["open_study", "make_pruner", "make_sampler", "Search", "STUDY_NAME", "JOURNAL_NAME", "trial_rows"]
+__all__ = ["open_study", "make_pruner", "make_sampler", "Search", "STUDY_NAME", "JOURNAL_NAME", "trial_rows",
+           "trial_row", "trial_seed", "plan_stage"]
 
 STUDY_NAME = "trainlab-search"
 JOURNAL_NAME = "study.journal"
@@ -116,46 +125,64 @@ def plan_stage(space: dict[str, Param], n: int, seed: int, stage: int) -> list[d
     return [dict(scratch.ask(dists).params) for _ in range(n)]
 
 
+def trial_row(t) -> dict:
+    """One Optuna trial (FrozenTrial) as a plain dict: params, curves, state, stage, failure reason."""
+    ua = t.user_attrs
+    return {
+        "number": t.number,
+        "stage": ua.get("stage"),
+        "index": ua.get("index"),
+        "state": t.state.name,
+        "value": t.value if t.state.name == "COMPLETE" else None,
+        "params": dict(t.params),
+        "val_curve": ua.get("val_curve", [t.intermediate_values[k] for k in sorted(t.intermediate_values)]),
+        "train_curve": ua.get("train_curve", []),
+        "epochs_trained": ua.get("epochs_trained", len(t.intermediate_values)),
+        "pruned_epoch": ua.get("pruned_epoch"),
+        "fail_reason": ua.get("fail_reason", ""),
+        "interrupted": bool(ua.get("interrupted", False)),
+        "seconds": ua.get("seconds"),
+        "train_seed": ua.get("train_seed"),
+    }
+
+
 def trial_rows(study) -> list[dict]:
-    """Every trial of the study as a plain dict (params, curves, state, stage, failure reason)."""
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        ua = t.user_attrs
-        rows.append({
-            "number": t.number,
-            "stage": ua.get("stage"),
-            "index": ua.get("index"),
-            "state": t.state.name,
-            "value": t.value if t.state.name == "COMPLETE" else None,
-            "params": dict(t.params),
-            "val_curve": ua.get("val_curve", [t.intermediate_values[k] for k in sorted(t.intermediate_values)]),
-            "train_curve": ua.get("train_curve", []),
-            "epochs_trained": ua.get("epochs_trained", len(t.intermediate_values)),
-            "pruned_epoch": ua.get("pruned_epoch"),
-            "fail_reason": ua.get("fail_reason", ""),
-            "interrupted": bool(ua.get("interrupted", False)),
-            "seconds": ua.get("seconds"),
-            "train_seed": ua.get("train_seed"),
-        })
-    return rows
+    """Every trial of the study as a plain dict (:func:`trial_row`)."""
+    return [trial_row(t) for t in study.get_trials(deepcopy=False)]
 
 
 class Search:
-    """Runs the staged search of ``config`` into ``run_dir`` with ``executor``."""
+    """Runs the staged search of ``config`` on ``executor``; the study lives in ``journal`` (a file,
+    for resume and for workers that report epochs) or, with ``journal=None``, in memory.
 
-    def __init__(self, config: SearchConfig, run_dir, executor, log=print, verbose=True):
-        self.config, self.run_dir, self.executor = config, Path(run_dir), executor
-        self.log, self.verbose = log, verbose
-        self.journal = self.run_dir / JOURNAL_NAME
-        self.epochs = int(config.training.get("epochs", 20))
-        self.pruner_args = {"epochs": self.epochs}
-        self.study = open_study(self.journal, pruner=config.pruner, pruner_args=self.pruner_args,
-                                sampler=make_sampler(config.sampler, config.seed), create=True)
-        self.stages: list[dict] = []
-        self.repaired: list[int] = []
+    ``on_trial(row)`` is called in this process as each trial ends (the run record writes it);
+    ``log`` gets a line per stage and, with ``verbose``, per trial.
+    """
+
+    def __init__(self, config: SearchConfig, executor, journal=None, log=None, verbose=True, on_trial=None):
+        self.config, self.executor = config, executor
+        self.log = log or (lambda text: None)
+        self.verbose, self.on_trial = verbose, on_trial
+        self.journal = Path(journal) if journal is not None else None
+        self.pruner_args = {"epochs": config.epochs}
         # epochs are reported while the trial runs only when a pruner needs them; otherwise the
         # search process records the whole curve when the trial ends (fewer journal writes)
-        self.live_reports = config.pruner != "none" and executor.reports
+        self.live_reports = config.pruner != "none"
+        if self.live_reports and (self.journal is None or not executor.shares_files):
+            raise ValueError(f"pruner {config.pruner!r} needs every epoch reported to the study while the trial "
+                             f"runs: a journal file that the workers share ({executor.describe()} do not)")
+        sampler = make_sampler(config.sampler, config.seed)
+        if self.journal is not None:
+            self.study = open_study(self.journal, pruner=config.pruner, pruner_args=self.pruner_args,
+                                    sampler=sampler, create=True)
+        else:
+            import optuna
+
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            self.study = optuna.create_study(direction="maximize", sampler=sampler,
+                                             pruner=make_pruner(config.pruner, config.epochs))
+        self.stages: list[dict] = []
+        self.repaired: list[int] = []
 
     # -- resume -----------------------------------------------------------------------------------
     def repair(self) -> list[int]:
@@ -194,9 +221,10 @@ class Search:
         return trial, params
 
     def _task(self, trial, params) -> dict:
+        """What a worker needs to train the trial: JSON only (it may travel to another machine)."""
         task = {"config": self.config.to_dict(), "params": params, "number": trial.number,
                 "train_seed": trial.user_attrs["train_seed"]}
-        if self.live_reports and not getattr(self.executor, "in_process", False):
+        if self.live_reports:
             task["report"] = {"journal": str(self.journal), "study_name": STUDY_NAME,
                               "pruner": self.config.pruner, "pruner_args": self.pruner_args,
                               "trial_id": trial._trial_id}
@@ -236,42 +264,41 @@ class Search:
             head = f"failed ({result['reason'][:60]})"
         return f"trial {number:3d} [stage {stage + 1}] {head} | {format_params(params)}"
 
+    def _run_stage(self, stage: int, n: int, space: dict[str, Param]) -> None:
+        config = self.config
+        plan = plan_stage(space, n, config.seed, stage) if config.sampler == "random" else None
+        done = self._finished(stage)
+        todo = [i for i in range(n) if i not in done]
+        if done:
+            self.log(f"  {len(done)} trial(s) of this stage already finished; running {len(todo)}")
+        in_flight = {}
+        while todo or in_flight:
+            while todo and len(in_flight) < self.executor.capacity:
+                trial, params = self._ask(stage, todo.pop(0), space, plan)
+                in_flight[self.executor.submit(evaluate, self._task(trial, params))] = (trial, params)
+            for fut in self.executor.wait(list(in_flight)):
+                trial, params = in_flight.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as exc:  # a worker crash: the trial fails, the search goes on
+                    result = {"state": "failed", "reason": f"worker error: {type(exc).__name__}: {exc}",
+                              "value": None, "val_curve": [], "train_curve": [], "epochs": 0,
+                              "pruned_epoch": None, "seconds": 0.0}
+                result = self._tell(trial, result)
+                if self.verbose:
+                    self.log("  " + self._describe(trial.number, stage, params, result))
+                if self.on_trial is not None:
+                    self.on_trial(trial_row(self.study._storage.get_trial(trial._trial_id)))
+
     # -- the loop ---------------------------------------------------------------------------------------
     def run(self) -> list[dict]:
+        """Run every stage (skipping the trials a resumed search has finished); returns every trial."""
         config = self.config
         space = dict(config.space)
-        if self.live_reports and getattr(self.executor, "in_process", False):
-            from .objective import OptunaReporter
-
-            self.executor.reporter_factory = lambda task: OptunaReporter(self._live[task["number"]])
-        self._live = {}
         counts = config.stage_counts()
         for stage, n in enumerate(counts):
             self.log(f"stage {stage + 1}/{len(counts)}: {n} trials over " + "; ".join(p.describe() for p in space.values()))
-            plan = plan_stage(space, n, config.seed, stage) if config.sampler == "random" else None
-            done = self._finished(stage)
-            todo = [i for i in range(n) if i not in done]
-            if done:
-                self.log(f"  {len(done)} trial(s) of this stage already finished; running {len(todo)}")
-            in_flight = {}
-            while todo or in_flight:
-                while todo and len(in_flight) < self.executor.capacity:
-                    index = todo.pop(0)
-                    trial, params = self._ask(stage, index, space, plan)
-                    self._live[trial.number] = trial
-                    in_flight[self.executor.submit(self._task(trial, params))] = (trial, params)
-                for fut in self.executor.wait(list(in_flight)):
-                    trial, params = in_flight.pop(fut)
-                    try:
-                        result = fut.result()
-                    except Exception as exc:  # a worker crash: the trial fails, the search goes on
-                        result = {"state": "failed", "reason": f"worker error: {type(exc).__name__}: {exc}",
-                                  "value": None, "val_curve": [], "train_curve": [], "epochs": 0,
-                                  "pruned_epoch": None, "seconds": 0.0}
-                    result = self._tell(trial, result)
-                    self._live.pop(trial.number, None)
-                    if self.verbose:
-                        self.log("  " + self._describe(trial.number, stage, params, result))
+            self._run_stage(stage, n, space)
             rows = [r for r in trial_rows(self.study) if r["stage"] == stage and not r["interrupted"]]
             record = {"stage": stage + 1, "n_trials": n, "ranges": {k: p.to_dict() for k, p in space.items()},
                       "trials": [r["number"] for r in rows]}
