@@ -273,3 +273,37 @@ def test_report_loads_in_chromium_without_broken_images_or_errors(browser, repor
     screenshot(browser, SCREENSHOT)
     errors = console_errors(browser)
     assert not errors, f"console errors: {errors}"
+
+
+@pytest.fixture
+def compare_page(tmp_path):
+    """compare.html of a train run, two seeds of an experiment and a search trial."""
+    from trainlab.compare import choose_metrics, open_sources, prepare_out, select_curves, write_compare
+
+    root = tmp_path / "runs"
+    fab.train_run(root, "adam-lr0.01", lr=0.01, top=0.95)
+    fab.experiment_run(root, "optimizer-mnist", config={"iterations": 20, "lr": 0.05}, reduced=True, figures=())
+    fab.search_run(root)
+    sources = open_sources([str(root / "adam-lr0.01"), f"{root}/optimizer-mnist#adam/*", f"{root}/search#trial-0000"])
+    curves = select_curves(sources)
+    metrics = choose_metrics(curves, None)
+    out = tmp_path / "cmp"
+    write_compare(out, sources, curves, metrics, prepare_out(out, sources))
+    return out / "compare.html", metrics
+
+
+def test_compare_page_loads_in_chromium_without_broken_images_or_errors(browser, compare_page):
+    page, metrics = compare_page
+    open_page(browser, page)
+    assert evaluate(browser, "document.title") == "TrainLab compare"
+    images, broken = broken_images(browser)
+    assert len(images) == len(metrics) == 3
+    assert not broken, f"broken images: {broken}"
+    # every figure at its natural size or scaled down to the page, never wider than its section
+    assert evaluate(browser, "Array.from(document.images).every(i => i.getBoundingClientRect().right <= "
+                             "i.closest('section').getBoundingClientRect().right)")
+    assert evaluate(browser, "document.querySelectorAll('section.run').length") == 4  # 3 metrics + config
+    assert external_fetches(browser) == [], "the page fetched resources"
+    screenshot(browser, COMPARE_SCREENSHOT)
+    errors = console_errors(browser)
+    assert not errors, f"console errors: {errors}"
