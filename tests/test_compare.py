@@ -212,6 +212,16 @@ def test_every_label_header_and_cell_is_escaped(tmp_path, cli_main):
         f"e {folder}: variant {folder}/seed-0"
 
 
+def test_labels_matplotlib_would_misread_are_drawn_verbatim(tmp_path, cli_main):
+    fab.train_run(tmp_path, "_hidden")
+    fab.experiment_run(tmp_path, "e", variants=(r"$\frac$",), seeds=1, figures=())
+    out = tmp_path / "cmp"
+    code, _, err = cli_main("compare", tmp_path / "_hidden", tmp_path / "e", "--metric", "train_acc", "--out", out)
+    assert code == 0, err  # an unbalanced mathtext '$\frac$' would raise while drawing
+    texts = legend(out / "train_acc.svg")
+    assert " _hidden" in texts and r"e: $\frac$/seed-0" in texts, texts  # shown as typed
+
+
 @pytest.mark.parametrize("args, words", [
     (["missing"], ["missing: no such folder"]),
     (["notes"], ["is not a TrainLab run", "run.json"]),

@@ -311,6 +311,12 @@ def prepare_out(out: Path, sources: list[Source]) -> list[str]:
     return [f for f in figures if isinstance(f, str) and f in METRICS] if isinstance(figures, list) else []
 
 
+def _legend_text(label: str) -> str:
+    """A label as matplotlib shows it verbatim: '$' is not mathtext, a leading '_' is not hidden."""
+    label = label.replace("$", r"\$")
+    return " " + label if label.startswith("_") else label
+
+
 def write_compare(out: Path, sources: list[Source], curves: list[Curve], metrics: list[str],
                   previous: list[str] = ()) -> dict:
     """compare.html, compare.json and ``METRIC.png|svg`` in ``out``; returns compare.json's content."""
@@ -326,7 +332,7 @@ def write_compare(out: Path, sources: list[Source], curves: list[Curve], metrics
         c.values = {m: v for m in metrics if (v := curve_values(c.history, m)) is not None}
     pngs = {}
     for m in metrics:
-        drawn = [(c.label, c.history) for c in curves if len(metric_series(c.history, m)[1])]
+        drawn = [(_legend_text(c.label), c.history) for c in curves if len(metric_series(c.history, m)[1])]
         fig = overlay_figure(drawn, m)
         files.save_figure(fig, out, m)
         pngs[m] = (out / f"{m}.png").read_bytes()
