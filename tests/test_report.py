@@ -224,6 +224,27 @@ def test_a_damaged_part_is_a_note_in_its_section_never_a_crash(runs_dir, where, 
     assert "Adam ends below SGD" in page or where == "optimizer-mnist"
 
 
+@pytest.mark.parametrize("value", [5, "x <y>", None, True, [1, {"a": []}], {"n": "m"}])
+def test_any_value_in_any_field_of_run_json_or_summary_is_shown_not_fatal(runs_dir, value):
+    """Every field of every kind's run.json and summary.json replaced by a value of another type."""
+    cases = [(where, name, key) for where in ("train-a", "optimizer-mnist", "search")
+             for name in ("run.json", "summary.json")
+             for key in files.read_json(runs_dir / where / name)]
+    assert len(cases) > 50
+    for where, name, key in cases:
+        path = runs_dir / where / name
+        original = path.read_bytes()
+        data = files.read_json(path)
+        data[key] = value
+        files.write_json(path, data)
+        try:
+            page = build_html(runs_dir)
+        finally:
+            path.write_bytes(original)
+        assert page.count('<section class="run"') == 6, (where, name, key)
+        assert "could not be shown" not in page and "could not be read: " not in page, (where, name, key)
+
+
 def test_a_damaged_figure_falls_back_to_the_svg_and_a_listed_one_needs_no_png(runs_dir):
     (runs_dir / "optimizer-mnist" / "figures" / "loss.png").write_bytes(b"not a png")
     view = load_run(runs_dir / "optimizer-mnist", runs_dir)

@@ -160,6 +160,14 @@ def load_run(path, runs_dir=None) -> RunView:
     """The run in ``path`` as the report shows it; a damaged part is a note, never an exception."""
     path = Path(path)
     where = _relative(Path(runs_dir), path) if runs_dir is not None else path.name
+    try:
+        return _load(path, where)
+    except Exception as exc:  # a damage not foreseen below still only costs this run its details
+        return RunView(path, where, "", path.name, path.name, "unreadable",
+                       problems=[f"this run could not be read: {type(exc).__name__}: {exc}"])
+
+
+def _load(path: Path, where: str) -> RunView:
     if not rec.is_run(path):
         return RunView(path, where, "legacy", path.name, path.name, "–", problems=[LEGACY_NOTE])
     try:
@@ -190,6 +198,8 @@ def load_run(path, runs_dir=None) -> RunView:
     elif config is not None:
         problems.append(f"run.json: 'config' should be an object, got {type(config).__name__}")
     view.summary = _object(record, "summary.json", problems)
+    if view.summary is not None and not isinstance(view.summary.get("tables", []), list):
+        problems.append("summary.json: 'tables' should be a list of {title, columns, rows}; not shown")
     view.claims = _claims(record, problems)
     view.figures = _figures(record, problems)
     if kind == "search":

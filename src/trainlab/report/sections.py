@@ -201,6 +201,15 @@ def section_html(run: RunView) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def _safe_section(run: RunView) -> str:
+    """The run's section; should a damaged value still break it, a section saying so (the page stays)."""
+    try:
+        return section_html(run)
+    except Exception as exc:
+        return (f'<section class="run" id="{run.anchor}"><h2>{esc(run.title)}</h2><div class="problems">'
+                f"this run could not be shown: {esc(type(exc).__name__)}: {esc(exc)}</div></section>")
+
+
 def _count(runs: list[RunView]) -> str:
     kinds: dict[str, int] = {}
     for r in runs:
@@ -230,6 +239,6 @@ def render_page(runs: list[RunView], runs_dir: str, generated: str, version: str
     sub = (f"{esc(head)}<br>Runs from <code>{esc(runs_dir)}</code>, generated {esc(generated)} by trainlab "
            f"{esc(version)}. Each claim is checked on our numbers; ✓ holds, ✗ does not (a failed claim is a "
            "finding, kept as measured).")
-    body = "<h3>Summary</h3>\n" + overview_html(runs) + "\n" + "\n".join(section_html(r) for r in runs)
+    body = "<h3>Summary</h3>\n" + overview_html(runs) + "\n" + "\n".join(_safe_section(r) for r in runs)
     return page("TrainLab report — chapter 6, measured", sub, body,
                 "Self-contained page: figures are embedded, no external resources, no scripts.")
