@@ -270,3 +270,18 @@ def test_a_folder_name_with_a_hash(tmp_path, cli_main):
     assert cli_main("compare", tmp_path / "v#2" / "exp", "--metric", "test_acc", "--out", out)[0] == 0
     assert cli_main("compare", f"{tmp_path / 'v#2' / 'exp'}#adam/*", "--metric", "test_acc", "--out", out)[0] == 0
     assert [c["label"] for c in files.read_json(out / "compare.json")["curves"]] == ["adam/seed-0"]
+
+
+def test_a_run_without_curves_or_with_an_unreadable_history_is_a_usage_error(tmp_path, cli_main, monkeypatch):
+    from trainlab.record import RunRecord
+
+    monkeypatch.chdir(tmp_path)
+
+    RunRecord.create(tmp_path / "empty", "experiment", "empty", {}).finish("crashed", "seed 0 raised")
+    code, _, err = cli_main("compare", tmp_path / "empty")
+    assert code == 2 and "has no curves" in err and "Traceback" not in err
+    run = fab.train_run(tmp_path, "t")
+    (run / "history.json").write_text("{not json")
+    code, _, err = cli_main("compare", run)
+    assert code == 2 and "history.json is unreadable" in err and "Traceback" not in err
+    assert not list(tmp_path.glob("compare-*"))
