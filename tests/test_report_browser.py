@@ -28,10 +28,13 @@ from pathlib import Path
 
 import pytest
 
+import runs_factory as fab
+
 from trainlab.report import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path("/tmp/trainlab-report-screenshot.png")
+COMPARE_SCREENSHOT = Path("/tmp/trainlab-compare-screenshot.png")
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="/usr/bin/chromium is absent (install Debian's 'chromium' package)")
@@ -178,36 +181,20 @@ def browser(tmp_path):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _figure(fmt: str) -> bytes:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5, 3))
-    ax = fig.subplots()
-    ax.plot(range(50), [i / 50 for i in range(50)], "o-", markevery=10, label="train")
-    ax.set_title("accuracy ✓ λ=0.1")
-    ax.legend()
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=80)
-    return buf.getvalue()
-
-
 @pytest.fixture
 def report(tmp_path):
+    """A train run, two experiments (one reduced) and a search, as RunRecord writes them."""
     root = tmp_path / "runs"
-    for name, formats in (("overfitting", ("png", "svg")), ("dropout", ("svg",))):
-        d = root / name
-        (d / "figures").mkdir(parents=True)
-        for fmt in formats:
-            (d / "figures" / f"accuracy.{fmt}").write_bytes(_figure(fmt))
-        (d / "config.json").write_text(json.dumps({"epochs": 201, "lr": 0.01}))
-        (d / "claims.json").write_text(json.dumps([
-            {"name": "weight decay shrinks the gap", "passed": True, "detail": "0.17 < 0.25", "values": {"a": 1}},
-            {"name": "train stays below 1.0", "passed": False, "detail": "max 1.0 <b>", "values": {}}]))
-        (d / "summary.json").write_text(json.dumps({"tables": [{"title": "book vs ours", "columns": ["e", "v"],
-                                                                 "rows": [["200", "0.927 / 0.721"]]}]}))
-        (d / "result.json").write_text(json.dumps({
-            "name": name, "title": name.title(), "book_section": "§6.4", "status": "completed",
-            "elapsed_s": 4.2, "seeds": 1, "book": {"epoch 200": [0.927, 0.721]}, "figures": ["accuracy"]}))
+    fab.train_run(root, "adam-lr0.01", lr=0.01, title="adam on mnist, 100-100 <λ=0.1>")
+    fab.experiment_run(root, "optimizer-mnist", reduced=True, book={"adam": {"loss at 2000": 0.1}},
+                       claims=[{"name": "weight decay shrinks the gap", "passed": True, "detail": "0.17 < 0.25",
+                                "values": {"a": 1}},
+                               {"name": "train stays below 1.0", "passed": False, "detail": "max 1.0 <b>",
+                                "values": {}}],
+                       tables=[{"title": "book vs ours", "columns": ["e", "v"], "rows": [["200", "0.927 / 0.721"]]}])
+    fab.experiment_run(root, "init-mnist", figures=("loss", "accuracy"), status="diverged",
+                       message="seed 1: sgd diverged")
+    fab.search_run(root)
     return write_report(root)
 
 
@@ -248,29 +235,75 @@ def test_the_checks_catch_a_broken_image_and_a_console_error(browser, tmp_path):
     assert console_errors(browser)
 
 
-def test_report_loads_in_chromium_without_broken_images_or_errors(browser, report):
-    open_page(browser, report)
+def evaluate(browser: DevTools, expression: str):
+    return browser.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"]["value"]
 
-    title = browser.call("Runtime.evaluate", expression="document.title", returnByValue=True)["result"]["value"]
-    assert title.startswith("TrainLab report")
-    images, broken = broken_images(browser)
-    assert len(images) == 2
-    assert not broken, f"broken images: {broken}"
-    n_claims = browser.call("Runtime.evaluate", returnByValue=True,
-                            expression="document.querySelectorAll('ul.claims li').length")["result"]["value"]
-    assert n_claims == 4
-    external = browser.call("Runtime.evaluate", returnByValue=True, expression=(
-        "performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('data:'))"
-    ))["result"]["value"]
-    assert external == [], f"the page fetched resources: {external}"
 
+def external_fetches(browser: DevTools) -> list:
+    return evaluate(browser, "performance.getEntriesByType('resource').map(e => e.name)"
+                             ".filter(n => !n.startsWith('data:'))")
+
+
+def screenshot(browser: DevTools, path: Path) -> None:
+    """The whole page (up to 12000 CSS pixels tall) as a PNG, for a person to look at."""
     shot = browser.call("Page.getLayoutMetrics")
     size = shot.get("cssContentSize") or shot["contentSize"]
     png = browser.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                       clip={"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000),
+                       clip={"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 12000),
                              "scale": 1})["data"]
-    SCREENSHOT.write_bytes(base64.b64decode(png))
-    assert SCREENSHOT.stat().st_size > 10_000
+    path.write_bytes(base64.b64decode(png))
+    assert path.stat().st_size > 10_000
 
+
+def test_report_loads_in_chromium_without_broken_images_or_errors(browser, report):
+    open_page(browser, report)
+    assert evaluate(browser, "document.title").startswith("TrainLab report")
+    images, broken = broken_images(browser)
+    assert len(images) == 5  # train curves, optimizer-mnist loss, init-mnist loss + accuracy, search
+    assert not broken, f"broken images: {broken}"
+    assert evaluate(browser, "document.querySelectorAll('ul.claims li').length") == 3
+    assert evaluate(browser, "document.querySelectorAll('section.run').length") == 4
+    # the reduced badge is visible (laid out, not hidden) in the summary table and in its section
+    assert evaluate(browser, "Array.from(document.querySelectorAll('.badge.reduced'))"
+                             ".filter(e => e.offsetWidth > 0 && e.offsetHeight > 0).length") == 3
+    assert evaluate(browser, "getComputedStyle(document.querySelector('.status-bad')).color") == "rgb(198, 40, 40)"
+    # every run's configuration is collapsed until asked for, and opens
+    assert evaluate(browser, "Array.from(document.querySelectorAll('details')).every(d => !d.open)")
+    assert external_fetches(browser) == [], "the page fetched resources"
+    screenshot(browser, SCREENSHOT)
+    errors = console_errors(browser)
+    assert not errors, f"console errors: {errors}"
+
+
+@pytest.fixture
+def compare_page(tmp_path):
+    """compare.html of a train run, two seeds of an experiment and a search trial."""
+    from trainlab.compare import choose_metrics, open_sources, prepare_out, select_curves, write_compare
+
+    root = tmp_path / "runs"
+    fab.train_run(root, "adam-lr0.01", lr=0.01, top=0.95)
+    fab.experiment_run(root, "optimizer-mnist", config={"iterations": 20, "lr": 0.05}, reduced=True, figures=())
+    fab.search_run(root)
+    sources = open_sources([str(root / "adam-lr0.01"), f"{root}/optimizer-mnist#adam/*", f"{root}/search#trial-0000"])
+    curves = select_curves(sources)
+    metrics = choose_metrics(curves, None)
+    out = tmp_path / "cmp"
+    write_compare(out, sources, curves, metrics, prepare_out(out, sources))
+    return out / "compare.html", metrics
+
+
+def test_compare_page_loads_in_chromium_without_broken_images_or_errors(browser, compare_page):
+    page, metrics = compare_page
+    open_page(browser, page)
+    assert evaluate(browser, "document.title") == "TrainLab compare"
+    images, broken = broken_images(browser)
+    assert len(images) == len(metrics) == 3
+    assert not broken, f"broken images: {broken}"
+    # every figure at its natural size or scaled down to the page, never wider than its section
+    assert evaluate(browser, "Array.from(document.images).every(i => i.getBoundingClientRect().right <= "
+                             "i.closest('section').getBoundingClientRect().right)")
+    assert evaluate(browser, "document.querySelectorAll('section.run').length") == 4  # 3 metrics + config
+    assert external_fetches(browser) == [], "the page fetched resources"
+    screenshot(browser, COMPARE_SCREENSHOT)
     errors = console_errors(browser)
     assert not errors, f"console errors: {errors}"

@@ -39,6 +39,7 @@ def metric_series(history: dict, metric: str) -> tuple[np.ndarray, np.ndarray]:
 def overlay_figure(curves: list[tuple[str, dict]], metric: str, title: str = ""):
     """One axes: ``metric`` of every ``(label, history)``, a line each (legend outside when many)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(7.5, 4.4), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
@@ -49,6 +50,7 @@ def overlay_figure(curves: list[tuple[str, dict]], metric: str, title: str = "")
             ax.plot(x, y, label=label, linewidth=1.4, marker="o" if len(y) <= 25 else None, markersize=3)
             drawn += 1
     ax.set_xlabel("iteration" if metric == "iter_loss" else "epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "epoch 2.5" ticks on a few epochs
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     if metric.endswith("_acc"):
         ax.set_ylim(0, 1.0)
@@ -65,6 +67,7 @@ def overlay_figure(curves: list[tuple[str, dict]], metric: str, title: str = "")
 def run_figure(history: dict, title: str = ""):
     """One run's curves: loss (per split, and the smoothed mini-batch loss) and accuracy per split."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(10, 4), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
@@ -81,6 +84,8 @@ def run_figure(history: dict, title: str = ""):
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_acc.set_xlabel("epoch")
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_acc.set_ylabel("accuracy")
     ax_acc.set_ylim(0, 1.0)
     for ax in (ax_loss, ax_acc):

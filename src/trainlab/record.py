@@ -166,7 +166,7 @@ class RunRecord:
         self.manifest = manifest
         self.lock = lock
         self._t0 = time.perf_counter()
-        self._elapsed_before = float(manifest.get("elapsed_s") or 0.0) if manifest.get("status") != "running" else 0.0
+        self._elapsed_before = _seconds(manifest.get("elapsed_s")) if manifest.get("status") != "running" else 0.0
 
     # -- creating -------------------------------------------------------------------------------
     @classmethod
@@ -220,7 +220,7 @@ class RunRecord:
             manifest.update(fields)
             manifest.pop("ended", None)
             record = cls(path, manifest, held)
-            record._elapsed_before = float(previous.get("elapsed_s") or 0.0) if (previous and resume) else 0.0
+            record._elapsed_before = _seconds(previous.get("elapsed_s")) if (previous and resume) else 0.0
             record.save()
             return record
         except BaseException:
@@ -380,7 +380,9 @@ class RunRecord:
             for p in sorted(folder.iterdir()):
                 if p.is_file() and p.suffix.lower() in (".png", ".svg") and not p.name.startswith("."):
                     found.setdefault(p.stem, {})[p.suffix.lower()] = p
-        listed = [str(n) for n in (self.manifest.get("figures") or []) if isinstance(n, str) and n in found]
+        names = self.manifest.get("figures")
+        names = names if isinstance(names, list) else []  # a damaged manifest lists nothing
+        listed = [n for n in names if isinstance(n, str) and n in found]
         return {n: found[n] for n in listed + [n for n in found if n not in listed]}
 
     def children(self) -> list["RunRecord"]:
@@ -403,7 +405,8 @@ class RunRecord:
         if seeds.is_dir():
             for p in sorted(seeds.glob("seed-*.json"), key=lambda q: _seed_number(q.stem)):
                 data = self.read_json(f"seeds/{p.name}", {})
-                for variant, h in (data.get("histories") or {}).items() if isinstance(data, dict) else ():
+                curves = data.get("histories") if isinstance(data, dict) else None
+                for variant, h in curves.items() if isinstance(curves, dict) else ():
                     if isinstance(h, dict):
                         out.append((f"{variant}/{p.stem}", h))
         if self.kind == "search":
@@ -412,6 +415,14 @@ class RunRecord:
                 if isinstance(h, dict):
                     out.append((child.name, h))
         return out
+
+
+def _seconds(value) -> float:
+    """``elapsed_s`` of a manifest as a number (0 when absent or damaged: reading a run never fails on it)."""
+    try:
+        return float(value or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _seed_number(stem: str) -> int:

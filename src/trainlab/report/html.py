@@ -1,6 +1,8 @@
-"""The report's HTML: one self-contained page (inline CSS, images as data URIs, no JavaScript).
+"""The HTML pieces the report and ``trainlab compare`` share: one self-contained page (inline CSS,
+images as data URIs, no JavaScript, no external resource), values and tables rendered escaped.
 
-Every text that comes from a run directory goes through :func:`esc`.
+Every text that comes from a run folder goes through :func:`esc` (``& < > " '``), in text and in
+attributes alike; the page writes no tag built from a run's text.
 """
 
 from __future__ import annotations
@@ -11,21 +13,22 @@ import math
 import re
 from typing import Any
 
-from .load import Run
-
-__all__ = ["render_page", "esc", "render_value"]
+__all__ = ["CSS", "esc", "anchor", "fmt_number", "render_value", "table_html", "figure_html", "status_html",
+           "badges_html", "seconds", "page"]
 
 CSS = """
 :root { --fg:#1d2228; --muted:#5b6570; --line:#d9dee3; --bg:#f6f7f9; --card:#fff;
-        --ok:#1a7f37; --ok-bg:#e6f4ea; --bad:#c62828; --bad-bg:#fdecea; --accent:#2457a6; }
+        --ok:#1a7f37; --ok-bg:#e6f4ea; --bad:#c62828; --bad-bg:#fdecea; --warn:#8a5a00; --warn-bg:#fff4d6;
+        --accent:#2457a6; }
 * { box-sizing:border-box; }
 body { margin:0; background:var(--bg); color:var(--fg); line-height:1.45;
        font:15px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 main { max-width:1180px; margin:0 auto; padding:24px 20px 60px; }
 h1 { font-size:1.7em; margin:0 0 4px; }
-h2 { font-size:1.3em; margin:0 0 2px; }
+h2 { font-size:1.3em; margin:0 0 2px; overflow-wrap:anywhere; }
 h3 { font-size:1.02em; margin:18px 0 8px; color:var(--muted); text-transform:uppercase; letter-spacing:.04em; }
 a { color:var(--accent); text-decoration:none; } a:hover { text-decoration:underline; }
+code { overflow-wrap:anywhere; }
 .sub { color:var(--muted); margin:0 0 16px; }
 section.run { background:var(--card); border:1px solid var(--line); border-radius:8px;
               padding:18px 22px; margin:22px 0; }
@@ -34,11 +37,18 @@ table { border-collapse:collapse; margin:6px 0 10px; font-size:.92em; }
 th, td { border:1px solid var(--line); padding:4px 9px; text-align:left; vertical-align:top; }
 th { background:#eef1f4; font-weight:600; }
 tbody tr:nth-child(even) td { background:#fafbfc; }
-td.num { text-align:right; font-variant-numeric:tabular-nums; }
+td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+.scroll { overflow-x:auto; }
 .overview td, .overview th { padding:6px 12px; }
-.pill { display:inline-block; padding:1px 9px; border-radius:10px; font-weight:600; font-size:.9em; }
+.pill, .badge { display:inline-block; padding:1px 9px; border-radius:10px; font-weight:600; font-size:.9em;
+                white-space:nowrap; }
 .pill.ok { background:var(--ok-bg); color:var(--ok); } .pill.bad { background:var(--bad-bg); color:var(--bad); }
 .pill.none { background:#eceff1; color:var(--muted); }
+.badge.kind { background:#e8eef8; color:var(--accent); font-weight:500; }
+.badge.reduced { background:var(--warn-bg); color:var(--warn); border:1px solid #f0d48a; }
+.badge.legacy { background:#eceff1; color:var(--muted); }
+.status-bad { color:var(--bad); font-weight:700; } .status-ok { color:var(--ok); }
+.status-other { color:var(--warn); font-weight:600; }
 ul.claims { list-style:none; padding:0; margin:0; }
 ul.claims li { padding:7px 10px 7px 38px; margin:5px 0; border-radius:6px; position:relative; }
 ul.claims li.ok { background:var(--ok-bg); } ul.claims li.bad { background:var(--bad-bg); }
@@ -47,32 +57,36 @@ ul.claims li.ok .mark { color:var(--ok); } ul.claims li.bad .mark { color:var(--
 .claim-name { font-weight:600; } .claim-detail { color:#333; font-size:.93em; }
 .compare { display:grid; grid-template-columns:1fr 1fr; gap:16px; }
 .compare > div { border:1px solid var(--line); border-radius:6px; padding:8px 12px; background:#fcfcfd; overflow-x:auto; }
-.compare h4 { margin:2px 0 6px; font-size:.95em; }
+h4 { margin:2px 0 6px; font-size:.95em; }
 @media (max-width:800px) { .compare { grid-template-columns:1fr; } }
 figure { margin:12px 0; text-align:center; }
 figure img { max-width:100%; height:auto; border:1px solid var(--line); border-radius:4px; background:#fff; }
 figcaption { color:var(--muted); font-size:.88em; margin-top:4px; }
 details { margin:10px 0; } summary { cursor:pointer; color:var(--accent); font-weight:600; }
 table.kv td:first-child { color:var(--muted); }
-pre { background:#f3f4f6; border:1px solid var(--line); padding:10px; overflow-x:auto; font-size:.85em; }
-.problems { background:#fff8e1; border:1px solid #f0d48a; border-radius:6px; padding:6px 12px; }
-.status-crashed { color:var(--bad); font-weight:700; }
+pre { background:#f3f4f6; border:1px solid var(--line); padding:10px; overflow-x:auto; font-size:.85em;
+      white-space:pre-wrap; }
+.statusbox { background:var(--bad-bg); border:1px solid #f1b8b3; border-radius:6px; padding:6px 12px; margin:8px 0; }
+.problems { background:#fff8e1; border:1px solid #f0d48a; border-radius:6px; padding:6px 12px; margin:8px 0; }
 footer { color:var(--muted); font-size:.85em; margin-top:30px; }
 """
 
 _MAX_LIST = 24  # longer lists are shortened in generic views
 _MAX_DEPTH = 4
+#: statuses that mean the run did not end as planned (shown in red)
+BAD_STATUSES = ("diverged", "crashed", "failed", "interrupted", "unreadable")
 
 
 def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _anchor(name: str) -> str:
-    return "run-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "x")
+def anchor(key: str, prefix: str = "run-") -> str:
+    """An id made of ``[A-Za-z0-9_-]`` only (callers keep keys unique)."""
+    return prefix + (re.sub(r"[^A-Za-z0-9_-]+", "-", key).strip("-") or "x")
 
 
-def _fmt_number(x: float | int) -> str:
+def fmt_number(x: float | int) -> str:
     if isinstance(x, bool):
         return str(x).lower()
     if isinstance(x, int):
@@ -95,23 +109,20 @@ def render_value(v: Any, depth: int = 0) -> str:
     if v is None:
         return "–"
     if isinstance(v, (int, float)):
-        return esc(_fmt_number(v))
+        return esc(fmt_number(v))
     if isinstance(v, str):
         return esc(v)
     if depth >= _MAX_DEPTH:
-        return esc(json.dumps(v)[:200])
+        return esc(json.dumps(v, default=str)[:200])
     if isinstance(v, (list, tuple)):
         if not v:
             return "[]"
         items = list(v)
         more = len(items) - _MAX_LIST
         items = items[:_MAX_LIST]
+        tail = esc(f", … ({more} more)") if more > 0 else ""
         if all(_scalar(x) for x in items):
-            text = ", ".join(render_value(x, depth + 1) for x in items)
-            return f"[{text}{esc(f', … ({more} more)') if more > 0 else ''}]"
-        if all(isinstance(x, (list, tuple)) and all(_scalar(y) for y in x) for x in items):
-            rows = "".join(f"<div>{render_value(x, depth + 1)}</div>" for x in items)
-            return rows + (f"<div>{esc(f'… ({more} more)')}</div>" if more > 0 else "")
+            return "[" + ", ".join(render_value(x, depth + 1) for x in items) + tail + "]"
         return "".join(f"<div>{render_value(x, depth + 1)}</div>" for x in items) + (
             f"<div>{esc(f'… ({more} more)')}</div>" if more > 0 else "")
     if isinstance(v, dict):
@@ -122,157 +133,68 @@ def render_value(v: Any, depth: int = 0) -> str:
     return esc(v)
 
 
-def _table(t: dict) -> str:
-    cols = t.get("columns") or []
-    rows = t.get("rows") or []
+def _cell(c: Any) -> str:
+    if isinstance(c, (int, float)) and not isinstance(c, bool):
+        return f'<td class="num">{esc(fmt_number(c))}</td>'
+    return f"<td>{render_value(c, 3)}</td>"
+
+
+def table_html(t: dict) -> str:
+    """``{title, columns, rows}`` (as in ``summary.json["tables"]``) as an escaped table; a row that
+    is not a list is one cell."""
+    cols = t.get("columns") if isinstance(t.get("columns"), list) else []
+    rows = t.get("rows") if isinstance(t.get("rows"), list) else []
     head = "".join(f"<th>{esc(c)}</th>" for c in cols)
-    body = ""
-    for row in rows:
-        cells = row if isinstance(row, (list, tuple)) else [row]
-        body += "<tr>" + "".join(
-            f'<td class="num">{esc(_fmt_number(c))}</td>' if isinstance(c, (int, float)) and not isinstance(c, bool)
-            else f"<td>{render_value(c, 3)}</td>" for c in cells) + "</tr>"
+    body = "".join("<tr>" + "".join(_cell(c) for c in (row if isinstance(row, (list, tuple)) else [row])) + "</tr>"
+                   for row in rows)
     title = f"<h4>{esc(t['title'])}</h4>" if t.get("title") else ""
-    return f'{title}<div style="overflow-x:auto"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    return f'{title}<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-def _claims_html(run: Run) -> str:
-    if not run.claims:
-        return '<p class="meta">No claims recorded.</p>'
-    items = []
-    for c in run.claims:
-        ok = bool(c.get("passed"))
-        detail = c.get("detail")
-        extra = ""
-        items.append(
-            f'<li class="{"ok" if ok else "bad"}"><span class="mark" aria-label="{"holds" if ok else "fails"}">'
-            f'{"✓" if ok else "✗"}</span><span class="claim-name">{esc(c.get("name", "(unnamed claim)"))}</span>'
-            + (f'<div class="claim-detail">{esc(detail)}</div>' if detail else "") + extra + "</li>")
-    return '<ul class="claims">' + "".join(items) + "</ul>"
+def figure_html(data_uri: str, caption: str, alt: str) -> str:
+    return (f'<figure><img src="{esc(data_uri)}" alt="{esc(alt)}">'
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
-def _ours_values(run: Run) -> str:
-    """Our numbers for the side-by-side box: each claim's values, one row per claim."""
-    rows = []
-    for c in run.claims:
-        values = c.get("values")
-        if isinstance(values, dict) and values:
-            inline = "; ".join(f"{esc(k)} = {render_value(v, 2)}" for k, v in values.items())
-            rows.append(f"<tr><td>{esc(c.get('name', ''))}</td><td>{inline}</td></tr>")
-    return f'<table class="kv"><tbody>{"".join(rows)}</tbody></table>' if rows else ""
+def status_html(status: str) -> str:
+    """A run's status, red when it did not end as planned."""
+    if status in ("", "–"):
+        return "–"
+    cls = "ok" if status == "completed" else "bad" if status in BAD_STATUSES else "other"
+    return f'<span class="status-{cls}">{esc(status)}</span>'
 
 
-def _pill(run: Run) -> str:
-    if run.result.get("status") not in (None, "completed"):
-        return f'<span class="pill bad">{esc(run.result.get("status"))}</span>'
-    if not run.n_claims:
-        return '<span class="pill none">no claims</span>'
-    cls = "ok" if run.n_passed == run.n_claims else "bad"
-    return f'<span class="pill {cls}">{run.n_passed}/{run.n_claims}</span>'
+def badges_html(kind: str, reduced: bool) -> str:
+    out = f'<span class="badge kind">{esc(kind or "unknown kind")}</span>' if kind != "legacy" else (
+        '<span class="badge legacy">older trainlab</span>')
+    if reduced:
+        out += ' <span class="badge reduced" title="a test-size run: fewer iterations, epochs or samples">' \
+               "reduced size</span>"
+    return out
 
 
-def _seconds(v: Any) -> str:
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
+def seconds(v: Any) -> str:
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
         return f"{v:.1f} s" if v < 120 else f"{v / 60:.1f} min"
     return "–"
 
 
-def _section(run: Run) -> str:
-    r = run.result
-    parts = [f'<section class="run" id="{esc(_anchor(run.name))}">',
-             f"<h2>{esc(run.title)}</h2>"]
-    meta = [f"<code>{esc(run.name)}</code>"]
-    if r.get("book_section"):
-        meta.append(f"book {esc(r['book_section'])}")
-    status = r.get("status", "unknown")
-    meta.append(f'status <span class="status-{esc(status)}">{esc(status)}</span>')
-    meta.append(f"time {_seconds(r.get('elapsed_s'))}")
-    seeds = r.get("seeds")
-    if seeds is not None:
-        meta.append(f"seeds {render_value(seeds)}")
-    meta.append(f"claims {_pill(run)}")
-    parts.append('<div class="meta">' + " · ".join(meta) + "</div>")
-    if run.problems:
-        parts.append('<div class="problems">' + "".join(f"<div>{esc(p)}</div>" for p in run.problems) + "</div>")
-    if r.get("error"):
-        parts.append(f'<details open><summary>error</summary><pre>{esc(r["error"])}</pre></details>')
-
-    parts.append("<h3>Claims</h3>" + _claims_html(run))
-
-    tables = (run.summary or {}).get("tables")
-    book = r.get("book")
-    if tables or book:
-        parts.append("<h3>The book's numbers beside ours</h3>")
-        if isinstance(tables, list):
-            for t in tables:
-                if isinstance(t, dict):
-                    parts.append(_table(t))
-        ours = _ours_values(run)
-        if book or ours:
-            parts.append('<div class="compare">'
-                         f"<div><h4>Book / reference run</h4>{render_value(book) if book else '–'}</div>"
-                         f"<div><h4>Ours (the claims' numbers)</h4>{ours or '–'}</div>"
-                         "</div>")
-
-    if run.figures:
-        parts.append("<h3>Figures</h3>")
-        for fig in run.figures:
-            alt = f"{run.name}: {fig.name}"
-            parts.append(f'<figure><img src="{fig.data_uri()}" alt="{esc(alt)}">'
-                         f"<figcaption>{esc(fig.name)}</figcaption></figure>")
-    if run.config is not None:
-        parts.append("<details><summary>Configuration</summary>" + render_value(run.config) + "</details>")
-    parts.append("</section>")
-    return "\n".join(parts)
-
-
-def _compute(result: dict):
-    """Sum of the per-seed times (seeds may run in parallel, so this can exceed the wall time)."""
-    times = result.get("seed_elapsed_s")
-    if isinstance(times, list) and times and all(isinstance(t, (int, float)) for t in times):
-        return sum(times)
-    return None
-
-
-def _overview(runs: list[Run]) -> str:
-    rows = []
-    for run in runs:
-        r = run.result
-        rows.append(
-            f'<tr><td><a href="#{esc(_anchor(run.name))}">{esc(run.title)}</a><br><code>{esc(run.name)}</code></td>'
-            f"<td>{esc(r.get('book_section') or '–')}</td>"
-            f"<td>{esc(r.get('status', 'unknown'))}</td>"
-            f"<td>{_pill(run)}</td>"
-            f'<td class="num">{_seconds(r.get("elapsed_s"))}</td>'
-            f'<td class="num">{_seconds(_compute(r))}</td></tr>')
-    return ('<table class="overview"><thead><tr><th>experiment</th><th>book</th><th>status</th>'
-            "<th>claims passed</th><th>time (wall)</th><th>seeds' compute</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
-
-
-def render_page(runs: list[Run], runs_dir: str, generated: str, version: str) -> str:
-    n_claims = sum(r.n_claims for r in runs)
-    n_passed = sum(r.n_passed for r in runs)
-    crashed = [r.name for r in runs if r.result.get("status") not in (None, "completed")]
-    head = (f"{len(runs)} run(s) · {n_passed}/{n_claims} claims hold"
-            + (f" · crashed: {', '.join(crashed)}" if crashed else ""))
-    body = "\n".join(_section(r) for r in runs)
+def page(title: str, sub_html: str, body_html: str, footer: str) -> str:
+    """The whole page; ``title`` and ``footer`` are escaped here, ``sub_html``/``body_html`` must be."""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>TrainLab report — chapter 6, measured</title>
+<title>{esc(title)}</title>
 <style>{CSS}</style>
 </head>
 <body>
 <main>
-<h1>TrainLab report — chapter 6, measured</h1>
-<p class="sub">{esc(head)}<br>Runs from <code>{esc(runs_dir)}</code>, generated {esc(generated)} by trainlab {esc(version)}.
-Each claim is checked on our numbers; ✓ holds, ✗ does not (a failed claim is a finding, kept as measured).</p>
-<h3>Summary</h3>
-{_overview(runs)}
-{body}
-<footer>Self-contained page: figures are embedded, no external resources, no scripts.</footer>
+<h1>{esc(title)}</h1>
+<p class="sub">{sub_html}</p>
+{body_html}
+<footer>{esc(footer)}</footer>
 </main>
 </body>
 </html>

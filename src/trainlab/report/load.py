@@ -1,22 +1,31 @@
-"""Reading run directories for the report (never retrains, never imports an experiment).
+"""Reading run records for the report (never retrains, never imports an experiment's code).
 
-A run directory is any direct subdirectory of RUNS_DIR holding ``result.json`` (the layout of
-:mod:`trainlab.experiments.base`, also written by ``trainlab search``). Every other file is optional:
-a missing or unreadable file becomes a note in the report, not an exception.
+A run is any folder with a ``run.json`` (:mod:`trainlab.record`) under RUNS_DIR, nested folders
+too, whatever its kind: train, experiment, search, trial. A folder with ``result.json`` and no
+``run.json`` was written by trainlab < 0.2; it is listed with a note, not read. Everything inside a
+run may be damaged or missing — an unreadable run.json, a summary that is not an object, a
+``"figures"`` that is not a list, a figure listed but absent or not an image — and each such thing
+becomes a note in that run's section (:attr:`RunView.problems`), never an exception.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Run", "Figure", "find_runs", "load_run"]
+from .. import files
+from .. import record as rec
 
-#: figure formats embedded, in order of preference
-_IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
+__all__ = ["Figure", "RunView", "find_runs", "load_run", "LEGACY_NOTE"]
+
+#: figure formats embedded, in order of preference, with the bytes each must start with
+_IMAGE_TYPES = {".png": ("image/png", b"\x89PNG\r\n\x1a\n"), ".svg": ("image/svg+xml", None)}
+#: what a folder written by an older trainlab says
+LEGACY_NOTE = "written by an older trainlab (result.json, no run.json); run it again"
+#: the order of kinds in the report
+_KIND_ORDER = {"experiment": 0, "search": 1, "train": 2, "trial": 3}
 
 
 @dataclass
@@ -30,19 +39,31 @@ class Figure:
 
 
 @dataclass
-class Run:
+class RunView:
+    """What the report shows of one run; every field already checked for its type."""
+
     path: Path
+    where: str  # the folder relative to RUNS_DIR (shown, and unique: used for anchors)
+    kind: str  # train | experiment | search | trial, "" when run.json does not say, "legacy"
     name: str
-    result: dict[str, Any]
+    title: str
+    status: str
+    message: str = ""
+    error: str = ""
+    reduced: bool = False
+    dataset: str = ""
+    manifest: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
     claims: list[dict[str, Any]] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    trials: dict[str, Any] | None = None  # search: {"n": int, "states": {state: count}}
     problems: list[str] = field(default_factory=list)
+    anchor: str = ""  # the section's id, unique on the page (set by the page)
 
     @property
-    def title(self) -> str:
-        return str(self.result.get("title") or self.name)
+    def legacy(self) -> bool:
+        return self.kind == "legacy"
 
     @property
     def n_claims(self) -> int:
@@ -50,68 +71,226 @@ class Run:
 
     @property
     def n_passed(self) -> int:
-        return sum(bool(c.get("passed")) for c in self.claims)
+        return sum(c.get("passed") is True for c in self.claims)
+
+    @property
+    def book(self):
+        return self.manifest.get("book")
+
+    @property
+    def tables(self) -> list[dict]:
+        tables = (self.summary or {}).get("tables")
+        return [t for t in tables if isinstance(t, dict)] if isinstance(tables, list) else []
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
 
 
-def _read_json(path: Path, problems: list[str]) -> Any:
-    if not path.exists():
-        return None
+def _sort_key(runs_dir: Path, path: Path) -> tuple:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        problems.append(f"{path.name} could not be read: {exc}")
-        return None
+        from ..experiments import MODULES  # a plain table: importing it runs no experiment
 
-
-def find_runs(runs_dir: Path) -> list[Path]:
-    """Subdirectories of ``runs_dir`` with a result.json: the chapter's experiments in the book's
-    order first, then any other run (e.g. a ``trainlab search`` directory) by name."""
-    try:
-        from ..experiments import names
-
-        order = {name: i for i, name in enumerate(names())}
+        order = {name: i for i, name in enumerate(MODULES)}
     except Exception:  # the report must not depend on the experiments importing
         order = {}
-    dirs = [p for p in runs_dir.iterdir() if p.is_dir() and (p / "result.json").is_file()]
-    return sorted(dirs, key=lambda p: (order.get(p.name, len(order)), p.name))
+    kind, name = "legacy", path.name
+    if rec.is_run(path):
+        try:
+            manifest = files.read_json(path / rec.MANIFEST)
+            if isinstance(manifest, dict):
+                kind, name = str(manifest.get("kind")), str(manifest.get("name") or path.name)
+        except (OSError, ValueError):
+            kind = ""
+    return (_KIND_ORDER.get(kind, 4 if kind != "legacy" else 5), order.get(name, len(order)),
+            _relative(runs_dir, path))
 
 
-def load_run(path: Path) -> Run:
-    problems: list[str] = []
-    result = _read_json(path / "result.json", problems)
-    if not isinstance(result, dict):
-        if result is not None:
-            problems.append("result.json is not a JSON object")
-        result = {}
-    run = Run(path=path, name=str(result.get("name") or path.name), result=result, problems=problems)
-    config = _read_json(path / "config.json", problems)
-    run.config = config if isinstance(config, dict) else None
-    summary = _read_json(path / "summary.json", problems)
-    run.summary = summary if isinstance(summary, dict) else None
-    claims = _read_json(path / "claims.json", problems)
-    if isinstance(claims, list):
-        run.claims = [c for c in claims if isinstance(c, dict)]
-    elif isinstance(result.get("claims"), list):  # names and verdicts only
-        run.claims = [c for c in result["claims"] if isinstance(c, dict)]
-    fig_dir = path / "figures"
-    if fig_dir.is_dir():
-        by_name: dict[str, dict[str, Path]] = {}
-        for p in fig_dir.iterdir():
-            if p.is_file() and p.suffix.lower() in _IMAGE_TYPES and not p.name.startswith("."):
-                by_name.setdefault(p.stem, {})[p.suffix.lower()] = p
-        listed = [str(n) for n in result.get("figures") or [] if str(n) in by_name]
-        for stem in listed + sorted(set(by_name) - set(listed)):
-            for ext, mime in _IMAGE_TYPES.items():
-                if ext in by_name[stem]:
-                    try:
-                        data = by_name[stem][ext].read_bytes()
-                    except OSError as exc:
-                        problems.append(f"figure {by_name[stem][ext].name} could not be read: {exc}")
-                        continue
-                    if data:
-                        run.figures.append(Figure(stem, mime, data))
-                        break
-    for stem in result.get("figures") or []:
-        if str(stem) not in {f.name for f in run.figures}:
-            problems.append(f"figure {stem!r} is listed in result.json but missing from figures/")
-    return run
+def _legacy_folders(root: Path, max_depth: int = 3) -> list[Path]:
+    """Folders with result.json but no run.json (trainlab < 0.2), not inside a run."""
+    found: list[Path] = []
+
+    def walk(folder: Path, depth: int):
+        try:
+            entries = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        except OSError:
+            return
+        for p in entries:
+            if rec.is_run(p):
+                continue
+            if (p / rec.LEGACY_MANIFEST).is_file():
+                found.append(p)
+            elif depth < max_depth:
+                walk(p, depth + 1)
+
+    if not rec.is_run(root):
+        if (root / rec.LEGACY_MANIFEST).is_file():
+            return [root]
+        walk(root, 1)
+    return found
+
+
+def find_runs(runs_dir) -> list[Path]:
+    """Every run under ``runs_dir`` (:func:`trainlab.record.find_runs`) and every folder an older
+    trainlab wrote: experiments in the book's order, then searches, train runs, others, old ones."""
+    runs_dir = Path(runs_dir)
+    paths = rec.find_runs(runs_dir) + _legacy_folders(runs_dir)
+    return sorted(paths, key=lambda p: _sort_key(runs_dir, p))
+
+
+def _relative(root: Path, path: Path) -> str:
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        rel = str(path)
+    return rel if rel != "." else path.name
+
+
+def _text(manifest: dict, key: str, problems: list[str], default: str = "") -> str:
+    v = manifest.get(key)
+    if v is None:
+        return default
+    if isinstance(v, (dict, list)):
+        problems.append(f"run.json: {key!r} should be a text, not a {type(v).__name__}")
+        return default
+    return str(v)
+
+
+def load_run(path, runs_dir=None) -> RunView:
+    """The run in ``path`` as the report shows it; a damaged part is a note, never an exception."""
+    path = Path(path)
+    where = _relative(Path(runs_dir), path) if runs_dir is not None else path.name
+    try:
+        return _load(path, where)
+    except Exception as exc:  # a damage not foreseen below still only costs this run its details
+        return RunView(path, where, "", path.name, path.name, "unreadable",
+                       problems=[f"this run could not be read: {type(exc).__name__}: {exc}"])
+
+
+def _load(path: Path, where: str) -> RunView:
+    if not rec.is_run(path):
+        return RunView(path, where, "legacy", path.name, path.name, "–", problems=[LEGACY_NOTE])
+    try:
+        record = rec.RunRecord.open(path)
+    except Exception as exc:  # RunError: unreadable or not an object; anything else: still a note
+        return RunView(path, where, "", path.name, path.name, "unreadable", problems=[str(exc)])
+    m, problems = record.manifest, []
+    kind = _text(m, "kind", problems)
+    if kind not in rec.KINDS:
+        problems.append(f"run.json: unknown kind {m.get('kind')!r} (expected one of {', '.join(rec.KINDS)})")
+        kind = ""
+    name = _text(m, "name", problems) or path.name
+    view = RunView(path, where, kind, name, _text(m, "title", problems) or name,
+                   _text(m, "status", problems, "unknown"), message=_text(m, "message", problems),
+                   error=_text(m, "error", problems), manifest=m, problems=problems)
+    reduced = m.get("reduced")
+    if reduced is not None and not isinstance(reduced, bool):
+        problems.append(f"run.json: 'reduced' should be true or false, got {reduced!r}")
+    view.reduced = reduced is True
+    data = m.get("data")
+    if isinstance(data, dict):
+        view.dataset = str(data.get("name") or data.get("dataset") or "")
+    elif data is not None:
+        problems.append(f"run.json: 'data' should be an object, got {type(data).__name__}")
+    config = m.get("config")
+    if isinstance(config, dict):
+        view.config = config
+    elif config is not None:
+        problems.append(f"run.json: 'config' should be an object, got {type(config).__name__}")
+    view.summary = _object(record, "summary.json", problems)
+    if view.summary is not None and not isinstance(view.summary.get("tables", []), list):
+        problems.append("summary.json: 'tables' should be a list of {title, columns, rows}; not shown")
+    view.claims = _claims(record, problems)
+    view.figures = _figures(record, problems)
+    if kind == "search":
+        view.trials = _trials(record, view.summary, problems)
+    return view
+
+
+def _object(record: rec.RunRecord, relative: str, problems: list[str]) -> dict | None:
+    try:
+        value = record.read_json(relative)
+    except rec.RunError as exc:
+        problems.append(f"{relative} could not be read: {exc}")
+        return None
+    if value is not None and not isinstance(value, dict):
+        problems.append(f"{relative} is not a JSON object (it holds a {type(value).__name__}); its numbers are not shown")
+        return None
+    return value
+
+
+def _claims(record: rec.RunRecord, problems: list[str]) -> list[dict]:
+    try:
+        claims = record.read_json("claims.json")
+    except rec.RunError as exc:
+        problems.append(f"claims.json could not be read: {exc}")
+        return []
+    if claims is None:
+        counted = record.manifest.get("claims")
+        if isinstance(counted, dict) and counted.get("n"):
+            problems.append(f"claims.json is missing, though run.json counts {counted.get('n')!r} claim(s)")
+        return []
+    if not isinstance(claims, list):
+        problems.append(f"claims.json is not a list of claims (it holds a {type(claims).__name__})")
+        return []
+    good = [c for c in claims if isinstance(c, dict)]
+    if len(good) < len(claims):
+        problems.append(f"claims.json: {len(claims) - len(good)} entry(ies) are not claims and are left out")
+    return good
+
+
+def _figures(record: rec.RunRecord, problems: list[str]) -> list[Figure]:
+    listed = record.manifest.get("figures")
+    if listed is not None and not (isinstance(listed, list) and all(isinstance(n, str) for n in listed)):
+        problems.append(f"run.json: 'figures' should be a list of names, got {listed!r}"[:300])
+    try:
+        paths = record.figure_paths()
+    except OSError as exc:
+        problems.append(f"figures/ could not be listed: {exc}")
+        return []
+    figures = []
+    for name, by_ext in paths.items():
+        for ext, (mime, magic) in _IMAGE_TYPES.items():
+            p = by_ext.get(ext)
+            if p is None:
+                continue
+            try:
+                data = p.read_bytes()
+            except OSError as exc:
+                problems.append(f"figure {p.name} could not be read: {exc}")
+                continue
+            if not data or (magic and not data.startswith(magic)) or (magic is None and b"<svg" not in data[:4096]):
+                problems.append(f"figure {p.name} is {'empty' if not data else 'not a ' + ext[1:].upper() + ' image'}")
+                continue
+            figures.append(Figure(name, mime, data))
+            break
+    for name in listed if isinstance(listed, list) else []:
+        if isinstance(name, str) and name not in paths:
+            problems.append(f"figure {name!r} is listed in run.json but missing from figures/")
+    return figures
+
+
+def _trials(record: rec.RunRecord, summary: dict | None, problems: list[str]) -> dict | None:
+    """A search's trials: how many, and how many ended in each state (its trial records, else its summary)."""
+    states: dict[str, int] = {}
+    folder = record.path / "trials"
+    for p in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if not rec.is_run(p):
+            continue
+        try:
+            m = rec.RunRecord.open(p).manifest
+            state = m.get("state") if isinstance(m.get("state"), str) else str(m.get("status", "unknown"))
+        except Exception:
+            state = "unreadable"
+        states[state.lower()] = states.get(state.lower(), 0) + 1
+    if states:
+        return {"n": sum(states.values()), "states": states}
+    summary = summary or {}
+    counted = summary.get("states")
+    if isinstance(counted, dict) and all(isinstance(v, int) for v in counted.values()):
+        n = summary.get("n_trials")
+        return {"n": n if isinstance(n, int) else sum(counted.values()),
+                "states": {str(k).lower(): v for k, v in counted.items()}}
+    if record.path.joinpath("trials").exists():
+        problems.append("trials/ holds no readable trial record")
+    return None

@@ -1,0 +1,244 @@
+"""The report page: a summary table of every run, then one section per run, shaped by its kind.
+
+* every run: title, folder, kind, dataset, status (red when diverged, crashed, failed or
+  interrupted, with the run's message and error), a "reduced size" badge for a test-size run, the
+  notes about anything damaged, its figures and its configuration (collapsible);
+* experiment: each claim ✓/✗ with its detail, the book's numbers (``run.json["book"]``) beside ours
+  (the claims' values) and every ``summary.json["tables"]`` table;
+* search: the same, and how many trials ended in each state;
+* train (and a lone trial): the final metrics of summary.json (accuracy and loss per split, epochs,
+  iterations, the best validation accuracy and its epoch);
+* a folder an older trainlab wrote: a note saying to run it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .html import (anchor, badges_html, esc, figure_html, fmt_number, page, render_value, seconds,
+                   status_html, table_html)
+from .load import RunView
+
+__all__ = ["render_page", "overview_html", "section_html"]
+
+SPLITS = (("train", "train"), ("val", "validation"), ("test", "test"))
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _num_cell(v: Any) -> str:
+    return f'<td class="num">{esc(fmt_number(v))}</td>' if _number(v) else "<td>–</td>"
+
+
+def _claims_pill(run: RunView) -> str:
+    if not run.n_claims:
+        return '<span class="pill none">no claims</span>'
+    cls = "ok" if run.n_passed == run.n_claims else "bad"
+    return f'<span class="pill {cls}">{run.n_passed}/{run.n_claims}</span>'
+
+
+def _final(run: RunView, key: str):
+    """A final metric of a train run: summary.json's own key, else its last epoch record."""
+    s = run.summary or {}
+    if _number(s.get(key)):
+        return s[key]
+    last = s.get("final")
+    return last.get(key) if isinstance(last, dict) and _number(last.get(key)) else None
+
+
+def _headline(run: RunView) -> str:
+    """One number for the summary table: a train run's test (else validation) accuracy, a search's best."""
+    if run.kind in ("train", "trial"):
+        for key, label in (("test_acc", "test acc"), ("val_acc", "val acc")):
+            v = _final(run, key)
+            if v is not None:
+                return f"{label} {esc(fmt_number(v))}"
+    if run.kind == "search":
+        best = (run.summary or {}).get("best")
+        if isinstance(best, dict) and _number(best.get("val_acc")):
+            return f"best val acc {esc(fmt_number(best['val_acc']))}"
+    return "–"
+
+
+def _compute(run: RunView):
+    """Sum of the per-seed times (seeds may run in parallel, so this can exceed the wall time)."""
+    times = run.manifest.get("seed_elapsed_s")
+    if isinstance(times, list) and times and all(_number(t) for t in times):
+        return sum(times)
+    return None
+
+
+def _also_named(run: RunView) -> str:
+    """The run's name when its folder is called otherwise."""
+    return f" (name <code>{esc(run.name)}</code>)" if run.name != run.path.name else ""
+
+
+def overview_html(runs: list[RunView]) -> str:
+    rows = []
+    for run in runs:
+        rows.append(
+            f'<tr><td><a href="#{run.anchor}">{esc(run.title)}</a><br><code>{esc(run.where)}</code>{_also_named(run)}</td>'
+            f"<td>{badges_html(run.kind, run.reduced)}</td>"
+            f"<td>{esc(run.dataset or '–')}</td>"
+            f"<td>{esc(run.manifest.get('book_section') or '–')}</td>"
+            f"<td>{status_html(run.status)}</td>"
+            f"<td>{_claims_pill(run) if not run.legacy else '–'}</td>"
+            f"<td>{_headline(run)}</td>"
+            f'<td class="num">{seconds(run.manifest.get("elapsed_s"))}</td>'
+            f'<td class="num">{seconds(_compute(run))}</td></tr>')
+    return ('<div class="scroll"><table class="overview"><thead><tr><th>run</th><th>kind</th><th>dataset</th>'
+            "<th>book</th><th>status</th><th>claims passed</th><th>result</th><th>time (wall)</th>"
+            "<th>seeds' compute</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+
+
+def _claims_html(run: RunView) -> str:
+    if not run.claims:
+        return '<p class="meta">No claims recorded.</p>'
+    items = []
+    for c in run.claims:
+        ok = c.get("passed") is True
+        detail = c.get("detail")
+        items.append(
+            f'<li class="{"ok" if ok else "bad"}"><span class="mark" aria-label="{"holds" if ok else "fails"}">'
+            f'{"✓" if ok else "✗"}</span><span class="claim-name">{esc(c.get("name", "(unnamed claim)"))}</span>'
+            + (f'<div class="claim-detail">{render_value(detail)}</div>' if detail else "") + "</li>")
+    return '<ul class="claims">' + "".join(items) + "</ul>"
+
+
+def _ours_values(run: RunView) -> str:
+    """Our numbers for the side-by-side box: each claim's values, one row per claim."""
+    rows = []
+    for c in run.claims:
+        values = c.get("values")
+        if isinstance(values, dict) and values:
+            inline = "; ".join(f"{esc(k)} = {render_value(v, 2)}" for k, v in values.items())
+            rows.append(f"<tr><td>{esc(c.get('name', ''))}</td><td>{inline}</td></tr>")
+    return f'<table class="kv"><tbody>{"".join(rows)}</tbody></table>' if rows else ""
+
+
+def _book_beside_ours(run: RunView) -> str:
+    """summary.json's tables, and the book's numbers (run.json["book"]) beside the claims' values."""
+    tables, book = run.tables, run.book
+    if not tables and not book:
+        return ""
+    parts = ["<h3>The book's numbers beside ours</h3>" if book else "<h3>Tables</h3>"]
+    parts += [table_html(t) for t in tables]
+    if book:
+        parts.append('<div class="compare">'
+                     f"<div><h4>Book / reference run</h4>{render_value(book)}</div>"
+                     f"<div><h4>Ours (the claims' numbers)</h4>{_ours_values(run) or '–'}</div></div>")
+    return "".join(parts)
+
+
+def _train_metrics(run: RunView) -> str:
+    s = run.summary
+    if s is None:
+        return '<h3>Final metrics</h3><p class="meta">No summary.json: the run wrote no final metrics.</p>'
+    head = "".join(f"<th>{label}</th>" for _, label in SPLITS)
+    rows = "".join(f"<tr><th>{what}</th>" + "".join(_num_cell(_final(run, f"{split}_{key}")) for split, _ in SPLITS)
+                   + "</tr>" for key, what in (("acc", "accuracy"), ("loss", "loss")))
+    facts = []
+    for key, label in (("epochs_completed", "epochs"), ("iterations", "iterations")):
+        if _number(s.get(key)):
+            facts.append(f"{label} {esc(fmt_number(s[key]))}")
+    if _number(s.get("best_val_acc")):
+        at = f" at epoch {esc(fmt_number(s['best_val_epoch']))}" if _number(s.get("best_val_epoch")) else ""
+        facts.append(f"best validation accuracy {esc(fmt_number(s['best_val_acc']))}{at}")
+    return ("<h3>Final metrics</h3>"
+            f'<table class="metrics"><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+            + (f'<div class="meta">{" · ".join(facts)}</div>' if facts else ""))
+
+
+def _trials_html(run: RunView) -> str:
+    t = run.trials
+    if not t:
+        return ""
+    states = ", ".join(f"{esc(n)} {esc(state)}" for state, n in sorted(t["states"].items(), key=lambda kv: -kv[1]))
+    return f"<h3>Trials</h3><p>{esc(t['n'])} trial(s): {states}</p>"
+
+
+def section_html(run: RunView) -> str:
+    m = run.manifest
+    parts = [f'<section class="run" id="{run.anchor}">', f"<h2>{esc(run.title)}</h2>"]
+    meta = [f"<code>{esc(run.where)}</code>{_also_named(run)}", badges_html(run.kind, run.reduced)]
+    if run.dataset:
+        meta.append(f"dataset {esc(run.dataset)}")
+    if m.get("book_section"):
+        meta.append(f"book {esc(m['book_section'])}")
+    meta.append(f"status {status_html(run.status)}")
+    if not run.legacy:
+        meta.append(f"time {seconds(m.get('elapsed_s'))}")
+    if m.get("seeds") is not None:
+        meta.append(f"seeds {render_value(m['seeds'])}")
+    if run.kind in ("experiment", "search") or run.claims:
+        meta.append(f"claims {_claims_pill(run)}")
+    parts.append('<div class="meta">' + " · ".join(meta) + "</div>")
+    if run.reduced:
+        parts.append('<p class="meta"><span class="badge reduced">reduced size</span> a test-size run: fewer '
+                     "iterations, epochs or samples than the book's, so its numbers are not the book's scale.</p>")
+    if run.status != "completed" and run.message:
+        parts.append(f'<div class="statusbox">{status_html(run.status)}: {esc(run.message)}</div>')
+    if run.problems:
+        parts.append('<div class="problems">' + "".join(f"<div>{esc(p)}</div>" for p in run.problems) + "</div>")
+    if run.error:
+        parts.append(f'<details open><summary>error</summary><pre>{esc(run.error)}</pre></details>')
+    if run.legacy:
+        return "\n".join(parts + ["</section>"])
+    if run.kind in ("train", "trial"):
+        parts.append(_train_metrics(run))
+    parts.append(_trials_html(run))
+    if run.kind in ("experiment", "search", "") or run.claims:
+        parts.append("<h3>Claims</h3>" + _claims_html(run))
+    parts.append(_book_beside_ours(run))
+    if run.figures:
+        parts.append("<h3>Figures</h3>")
+        parts += [figure_html(f.data_uri(), f.name, f"{run.name}: {f.name}") for f in run.figures]
+    if run.config is not None:
+        parts.append("<details><summary>Configuration</summary>" + render_value(run.config) + "</details>")
+    parts.append("</section>")
+    return "\n".join(p for p in parts if p)
+
+
+def _safe_section(run: RunView) -> str:
+    """The run's section; should a damaged value still break it, a section saying so (the page stays)."""
+    try:
+        return section_html(run)
+    except Exception as exc:
+        return (f'<section class="run" id="{run.anchor}"><h2>{esc(run.title)}</h2><div class="problems">'
+                f"this run could not be shown: {esc(type(exc).__name__)}: {esc(exc)}</div></section>")
+
+
+def _count(runs: list[RunView]) -> str:
+    kinds: dict[str, int] = {}
+    for r in runs:
+        kinds[r.kind or "unknown"] = kinds.get(r.kind or "unknown", 0) + 1
+    words = {"experiment": "experiment(s)", "search": "search(es)", "train": "train run(s)", "trial": "trial(s)",
+             "legacy": "from an older trainlab", "unknown": "of unknown kind"}
+    return ", ".join(f"{n} {words.get(k, k)}" for k, n in kinds.items())
+
+
+def render_page(runs: list[RunView], runs_dir: str, generated: str, version: str) -> str:
+    used: set[str] = set()
+    for r in runs:  # ids from folder names, made unique ("a b" and "a-b" give the same one)
+        base = r.anchor = anchor(r.where)
+        k = 2
+        while r.anchor in used:
+            r.anchor, k = f"{base}-{k}", k + 1
+        used.add(r.anchor)
+    n_claims = sum(r.n_claims for r in runs)
+    n_passed = sum(r.n_passed for r in runs)
+    unfinished = [f"{r.where} ({r.status})" for r in runs if not r.completed and not r.legacy]
+    reduced = [r.where for r in runs if r.reduced]
+    head = f"{len(runs)} run(s): {_count(runs)} · {n_passed}/{n_claims} claims hold"
+    if unfinished:
+        head += f" · not completed: {', '.join(unfinished)}"
+    if reduced:
+        head += f" · reduced size: {', '.join(reduced)}"
+    sub = (f"{esc(head)}<br>Runs from <code>{esc(runs_dir)}</code>, generated {esc(generated)} by trainlab "
+           f"{esc(version)}. Each claim is checked on our numbers; ✓ holds, ✗ does not (a failed claim is a "
+           "finding, kept as measured).")
+    body = "<h3>Summary</h3>\n" + overview_html(runs) + "\n" + "\n".join(_safe_section(r) for r in runs)
+    return page("TrainLab report — chapter 6, measured", sub, body,
+                "Self-contained page: figures are embedded, no external resources, no scripts.")
