@@ -18,7 +18,7 @@ import numpy as np
 from ..model import ModelSpec
 from ..trainer import Data, TrainConfig, fit
 from .base import Claim, Experiment
-from .overfitting import mnist
+from .common import dataset
 
 __all__ = ["EXPERIMENT", "SearchBook"]
 
@@ -62,7 +62,7 @@ class SearchBook(Experiment):
     def run_seed(self, config: dict, seed: int) -> dict:
         from ..data import split_train_val
 
-        (x, t), _ = mnist()
+        (x, t), _ = dataset(config)
         split = split_train_val(x, t, train_size=int(config["train_size"]),
                                 val_fraction=float(config["val_fraction"]), rng_or_seed=seed)
         data = Data(split.x_train, split.t_train, x_val=split.x_val, t_val=split.t_val)
