@@ -89,11 +89,12 @@ class BatchNormExperiment(Experiment):
         if config["single_panel_index"] >= n:
             raise ConfigError("single_panel_index", f"single_panel_index ({config['single_panel_index']}) must be "
                                                     f"less than n_scales ({n})")
-        labels = [variant(w, "bn") for w in scales(config)]
+        labels = [f"{w:.3g}" for w in scales(config)]
         if len(set(labels)) < n:
-            raise ConfigError("n_scales", f"{n} scales from 10^{config['scale_start']:g} to "
-                                          f"10^{config['scale_stop']:g} are not distinct to 3 digits "
-                                          f"({', '.join(labels)}); widen the range or use fewer scales")
+            twice = sorted({w for w in labels if labels.count(w) > 1}, key=labels.index)
+            raise ConfigError("n_scales", f"n_scales ({n}): the scales from 10^{config['scale_start']:g} to "
+                                          f"10^{config['scale_stop']:g} are not distinct to 3 digits (w = "
+                                          f"{', '.join(twice)} repeat); widen the range or use fewer scales")
         check_train_count(config, "train_size")
 
     book = {

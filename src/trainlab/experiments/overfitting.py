@@ -63,8 +63,8 @@ class Overfitting(Experiment):
             raise ConfigError("weight_decays", f"weight_decays {config['weight_decays']} must include 0, the "
                                                f"baseline every claim compares with")
         if config["weight_decays"][-1] == 0 and self.key(0.1) not in keys:
-            raise ConfigError("weight_decays", "the last of weight_decays is the decay the claims test (unless "
-                                               "0.1 is run); it must not be 0")
+            raise ConfigError("weight_decays", f"weight_decays {config['weight_decays']}: the last is the decay "
+                                               f"the claims test (unless 0.1 is run), so it must not be 0")
         check_train_count(config, "train_size")
 
     book = {
