@@ -12,6 +12,11 @@ Which claims are asserted at reduced size, and why the others are not:
   zero-init symmetry hold; "Xavier and He fall below 0.5" needs ~1000 iterations, so that claim is
   only checked to be reported.
 * batchnorm (300 images, 6 epochs, 4 scales, 784-50-50-50-10): BN wins at ≥ 3 of 4 scales.
+
+Every run goes through ``run_experiment`` and is checked against the run record's layout: run.json
+(kind "experiment", status, claims {n, passed}, the resolved config, the seeds), summary.json,
+claims.json, seeds/seed-K.json with the curves under "histories" and seeds/seed-K.csv beside it
+(activation-histograms trains nothing and has neither), figures/NAME.png|svg.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ import pytest
 from trainlab.cli import main
 from trainlab.experiments import runner
 from trainlab.experiments.base import Claim, Experiment
+from trainlab.experiments.keys import Int
 from trainlab.curves import mean_band, smooth_curve
 from trainlab.experiments.runner import parse_overrides, resolve_config, run_experiment
 
-LAYOUT = ("config.json", "summary.json", "claims.json", "result.json")
+LAYOUT = ("run.json", "summary.json", "claims.json")
 
 
 # -- curves ------------------------------------------------------------------------------------------
@@ -80,8 +86,8 @@ def test_mean_band():
 def test_overrides_parse_json_and_unknown_keys_are_named():
     assert parse_overrides(["lr_sgd=0.1", "optimizers=[\"sgd\"]", "convention=book"]) == {
         "lr_sgd": 0.1, "optimizers": ["sgd"], "convention": "book"}
-    cfg = resolve_config("optimizer-mnist", {"iterations": "50"}, reduced=True)
-    assert cfg["iterations"] == 50 and cfg["hidden_sizes"] == [50, 50]  # --set after reduced
+    cfg = resolve_config("optimizer-mnist", {"iterations": "150"}, reduced=True)
+    assert cfg["iterations"] == 150 and cfg["hidden_sizes"] == [50, 50]  # --set after reduced
     with pytest.raises(ValueError, match="'nope'.*valid keys are: hidden_sizes"):
         resolve_config("optimizer-mnist", ["nope=1"])
     with pytest.raises(ValueError, match="iterations"):
@@ -89,23 +95,34 @@ def test_overrides_parse_json_and_unknown_keys_are_named():
 
 
 # -- the experiments, reduced ---------------------------------------------------------------------------
-def _check_layout(run_dir, result, seeds, figures):
+def _check_layout(run_dir, result, seeds, figures, histories=True):
     for name in LAYOUT:
         assert (run_dir / name).is_file(), name
-    assert sorted(p.name for p in (run_dir / "seeds").iterdir()) == [f"seed-{k}.json" for k in range(seeds)]
+    expected = [f"seed-{k}.{ext}" for k in range(seeds) for ext in (("csv", "json") if histories else ("json",))]
+    assert sorted(p.name for p in (run_dir / "seeds").iterdir()) == sorted(expected)
+    for k in range(seeds):
+        seed = json.loads((run_dir / "seeds" / f"seed-{k}.json").read_text())
+        if histories:  # every curve is a history dict, and the CSV holds each of them
+            assert seed["histories"] and all(set(h) >= {"iter_loss", "epochs", "status"} for h in seed["histories"].values())
+            curves = {line.split(",")[0] for line in (run_dir / "seeds" / f"seed-{k}.csv").read_text().splitlines()[1:]}
+            assert curves == set(seed["histories"])
+        else:
+            assert not seed.get("histories")
     for fig in figures:
         for ext in ("png", "svg"):
             p = run_dir / "figures" / f"{fig}.{ext}"
             assert p.is_file() and p.stat().st_size > 1000, p
     assert (run_dir / "figures" / f"{figures[0]}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    on_disk = json.loads((run_dir / "result.json").read_text())
-    for key in ("name", "title", "book_section", "status", "elapsed_s", "book", "n_claims", "n_passed"):
-        assert key in on_disk, key
-    assert on_disk["status"] == "completed"
-    config = json.loads((run_dir / "config.json").read_text())
-    assert config["seeds"] == list(range(seeds)) and "trainlab_version" in config and config["name"] == result["name"]
+    manifest = json.loads((run_dir / "run.json").read_text())
+    for key in ("name", "title", "book_section", "book_script", "status", "elapsed_s", "book", "claims", "config",
+                "trainlab_version"):
+        assert key in manifest, key
+    assert manifest["kind"] == "experiment" and manifest["status"] == "completed" and manifest["name"] == result["name"]
+    assert manifest["seeds"] == list(range(seeds)) and manifest["figures"] == figures
+    assert result["status"] == "completed" and result["run_dir"] == str(run_dir)
     claims = json.loads((run_dir / "claims.json").read_text())
-    assert on_disk["n_claims"] == len(claims) and on_disk["n_passed"] == sum(c["passed"] for c in claims)
+    assert manifest["claims"] == result["claims"] == {"n": len(claims), "passed": sum(c["passed"] for c in claims)}
+    assert result["claim_details"] == claims
     assert all(set(c) == {"name", "passed", "detail", "values"} for c in claims)
     return {c["name"]: c for c in claims}
 
@@ -119,7 +136,7 @@ def _passed(claims, prefix):
 def test_optimizer_race(tmp_path, capsys):
     result = run_experiment("optimizer-race", out_dir=tmp_path / "race", reduced=True)
     claims = _check_layout(tmp_path / "race", result, 1, ["paths", "distance"])
-    assert result["n_claims"] == 7 and result["n_passed"] == 7, [c["detail"] for c in claims.values()]
+    assert result["claims"] == {"n": 7, "passed": 7}, [c["detail"] for c in claims.values()]
     out = capsys.readouterr().out
     assert "✓ SGD ends where the reference code ends: ours (-0.350, 0.085)" in out
 
@@ -145,8 +162,9 @@ def test_optimizer_mnist_reduced(tmp_path):
 def test_activation_histograms_reduced(tmp_path):
     result = run_experiment("activation-histograms", seeds=1, out_dir=tmp_path / "ah", reduced=True, progress=False)
     claims = _check_layout(tmp_path / "ah", result, 1,
-                           ["histograms_sigmoid", "histograms_tanh", "histograms_relu", "mnist_layer_std"])
-    assert result["n_claims"] == 6
+                           ["histograms_sigmoid", "histograms_tanh", "histograms_relu", "mnist_layer_std"],
+                           histories=False)
+    assert result["claims"]["n"] == 6
     assert all(c["passed"] for c in claims.values()), [c["detail"] for c in claims.values() if not c["passed"]]
 
 
@@ -165,13 +183,28 @@ def test_batchnorm_reduced(tmp_path):
     assert _passed(claims, "BN beats no-BN at ≥ 3 of 4 weight scales")
     summary = json.loads((tmp_path / "bn" / "summary.json").read_text())
     assert len(summary["per_scale"]) == 4 and len(summary["per_scale"][0]["bn"]["curve"]["mean"]) == 6
+    # one history per (scale, net), its epoch records the train accuracy after update 1, 51, 101, …
+    histories = json.loads((tmp_path / "bn" / "seeds" / "seed-0.json").read_text())["histories"]
+    scales = np.logspace(0, -4, 4)
+    assert list(histories) == [f"w={w:.3g} {net}" for w in scales for net in ("bn", "no-bn")]
+    assert list(histories)[2:4] == ["w=0.0464 bn", "w=0.0464 no-bn"]
+    for label, h in histories.items():
+        assert [r["epoch"] for r in h["epochs"]] == list(range(6))
+        assert [r["iteration"] for r in h["epochs"]] == [1 + 3 * e for e in range(6)]  # 300 images / batch 100
+        assert h["iter_loss"] == [] and all(0 <= r["train_acc"] <= 1 for r in h["epochs"])
+    for d, w in zip(summary["per_scale"], scales):  # the summary's curves are the histories' means
+        for net, suffix in (("bn", "bn"), ("plain", "no-bn")):
+            curve = [r["train_acc"] for r in histories[f"w={w:.3g} {suffix}"]["epochs"]]
+            assert d[net]["curve"]["mean"] == pytest.approx(curve, abs=5e-7)  # mean_band: 6 decimals
+            assert d[net]["final"] == curve[-1]
 
 
 # -- crashes and the command ------------------------------------------------------------------------------
 class _Crashing(Experiment):
     name = "crashing"
     title = "raises in run_seed"
-    config = {"x": 1}
+    config = {"x": Int(1, "a key", low=0)}
+    uses_data = False
     default_seeds = 1
 
     def run_seed(self, config, seed):
@@ -181,7 +214,8 @@ class _Crashing(Experiment):
 class _FailingClaim(Experiment):
     name = "failing-claim"
     title = "one claim that does not hold"
-    config = {"x": 1}
+    config = {"x": Int(1, "a key", low=0)}
+    uses_data = False
     default_seeds = 1
 
     def run_seed(self, config, seed):
@@ -202,9 +236,9 @@ def test_crash_is_reported_and_a_failed_claim_is_not_a_crash(tmp_path, monkeypat
     monkeypatch.setattr(runner, "get", fakes.__getitem__)
     r = run_experiment("crashing", out_dir=tmp_path / "c")
     assert r["status"] == "crashed" and "boom" in r["error"]
-    assert json.loads((tmp_path / "c" / "result.json").read_text())["status"] == "crashed"
+    assert json.loads((tmp_path / "c" / "run.json").read_text())["status"] == "crashed"
     r = run_experiment("failing-claim", out_dir=tmp_path / "f")
-    assert r["status"] == "completed" and r["n_claims"] == 1 and r["n_passed"] == 0
+    assert r["status"] == "completed" and r["claims"] == {"n": 1, "passed": 0}
     assert "✗ never: 0 is not 1" in capsys.readouterr().out
     assert json.loads((tmp_path / "f" / "claims.json").read_text())[0]["passed"] is False
 
@@ -232,7 +266,7 @@ def test_cli_bad_set_key_exits_2(tmp_path, capsys):
 
 def test_cli_runs_and_exits_0_with_set(tmp_path, capsys):
     assert main(["run", "optimizer-race", "--set", "lr_sgd=0.5", "--out", str(tmp_path / "runs")]) == 0
-    cfg = json.loads((tmp_path / "runs" / "optimizer-race" / "config.json").read_text())
+    cfg = json.loads((tmp_path / "runs" / "optimizer-race" / "run.json").read_text())["config"]
     assert cfg["lr_sgd"] == 0.5
     out = capsys.readouterr().out
     assert "✗ SGD zig-zags" in out  # lr 0.5: y ← 0·y, no zig-zag; reported as failed, exit code still 0

@@ -14,7 +14,7 @@ import numpy as np
 from ..curves import mean_band, smooth_curve
 from ..history import History
 
-__all__ = ["dataset", "dims", "history", "train_same_batches", "smoothed_summary", "train_small_net",
+__all__ = ["dataset", "dims", "check_train_count", "history", "train_same_batches", "smoothed_summary", "train_small_net",
            "summarize_variant", "final_stats", "OPTIMIZER_LABELS", "OPTIMIZER_MARKERS"]
 
 OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adagrad": "AdaGrad", "adam": "Adam",
@@ -35,6 +35,24 @@ def dims(config: dict) -> tuple[int, int]:
     """(input size, number of classes) of the experiment's dataset."""
     (x, t), (_, tt) = dataset(config)
     return int(np.prod(x.shape[1:])), int(max(t.max(), tt.max())) + 1
+
+
+def check_train_count(config: dict, *keys: str) -> None:
+    """ConfigError naming the key when ``config[key]`` asks for more training images than the
+    dataset of ``config['data_dir']`` has (its first N would silently be fewer than N). A dataset
+    that cannot be read is left to whoever loads it: ``trainlab run`` says what is wrong with it
+    before anything is written."""
+    from ..data import DataError, dataset_info
+    from ..validate import ConfigError
+
+    try:
+        n_train = dataset_info(config.get("data_dir")).n_train
+    except (DataError, OSError):
+        return
+    where = config.get("data_dir") or "the bundled MNIST"
+    for key in keys:
+        if int(config[key]) > n_train:
+            raise ConfigError(key, f"{key} ({config[key]}) is more than the {n_train} training images of {where}")
 
 
 def history(iter_loss=(), epochs=(), message: str = "") -> dict:

@@ -68,9 +68,9 @@ def resolve_config(experiment: Experiment | str, overrides=None, reduced: bool =
         config[key] = value
     for key, decl in exp.config.items():  # reduced values are checked too: a declaration bug shows here
         config[key] = decl.check(key, config[key])
+    if exp.uses_data:  # before check_config, so that a rule can compare a count with the dataset
+        config["data_dir"] = str(Path(data_dir).expanduser().resolve()) if data_dir is not None else None
     check = getattr(exp, "check_config", None)
     if check is not None:
         check(config)
-    if exp.uses_data:
-        config["data_dir"] = str(Path(data_dir).expanduser().resolve()) if data_dir is not None else None
     return config

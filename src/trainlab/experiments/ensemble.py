@@ -1,10 +1,11 @@
-"""Dropout as an ensemble, measured (book §6.4.3, the remark after Fig 6-23).
+"""Dropout as an ensemble, measured (book §6.4.3, the remark after Fig 6-23; ``overfit_dropout.py``).
 
 The book says dropout approximates ensemble learning: training several nets and averaging their
 outputs. Here the ensemble is real: ``n_nets`` independently seeded nets of the overfitting
 experiment (300 samples, 784-[100]*6-10, SGD lr 0.01, batch 100, 201 epochs, no weight decay) whose
-softmax probabilities are averaged, against the mean single net and against one dropout net (the
-dropout experiment's set-up: ratio 0.2, 301 epochs).
+softmax probabilities are averaged, p_ens(x) = (1/M)·Σ_m softmax(f_m(x)), and the ensemble predicts
+argmax p_ens; against the mean single net and against one dropout net (the dropout experiment's
+set-up: ratio 0.2, 301 epochs).
 
 The dropout net uses *inverted* dropout by default: the book's classic dropout at lr 0.01 is still
 far from converged at epoch 301 (its own run: 0.67 train accuracy), so comparing it with converged
@@ -12,16 +13,22 @@ nets would measure its slowness, not the ensemble effect; ``--set dropout_conven
 runs the book's.
 
 Evaluation granularity (for speed): the per-epoch curves are on the first ``curve_test_samples``
-test images; the final numbers and the claim use all 10,000.
+test images; the final numbers and the claim use all of them (10,000). Curves: a history per net
+(``net-0`` …, the trainer's train curves plus ``test_acc`` from the nets' probabilities), the
+ensemble's (``ensemble``: ``test_acc`` per epoch) and the dropout net's (``dropout``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..layers import DROPOUT_CONVENTIONS
 from ..losses import softmax
+from ..model import DTYPES
+from ..trainer import SAMPLINGS
 from .base import Claim, Experiment
-from .overfitting import final_stats, mnist, train_small_net
+from .common import check_train_count, dataset, final_stats, history, train_small_net
+from .keys import Choice, Float, Int, Ints
 
 __all__ = ["EXPERIMENT", "Ensemble"]
 
@@ -41,27 +48,53 @@ def _acc(probs: np.ndarray, t: np.ndarray) -> float:
     return float(np.mean(probs.argmax(axis=-1) == t))
 
 
+def _with_test_acc(h: dict, probs, t: np.ndarray) -> dict:
+    """The history ``h`` with each epoch record's ``test_acc`` from that epoch's probabilities."""
+    h["epochs"] = [{**r, "test_acc": _acc(p, t)} for r, p in zip(h["epochs"], probs)]
+    return h
+
+
+def _test_curve(h: dict) -> list[float]:
+    return [r["test_acc"] for r in h["epochs"]]
+
+
 class Ensemble(Experiment):
     name = "ensemble"
     title = "Ensemble of 5 nets vs a single net vs dropout"
     book_section = "§6.4.3 (dropout as ensemble learning)"
+    book_script = "overfit_dropout.py"
+    book_figures = "none (the remark after Fig 6-23, measured)"
+    shows = ("averaging the probabilities of 5 independently trained nets beats the average single net, "
+             "as the book's reading of dropout as an ensemble suggests")
     config = {
-        "n_nets": 5,                    # independently trained nets, probabilities averaged
-        "train_size": 300,              # the overfitting experiment's set-up (book §6.4.1) ...
-        "hidden_sizes": [100] * 6,
-        "lr": 0.01,
-        "batch_size": 100,
-        "epochs": 201,
-        "sampling": "replacement",
-        "dropout_ratio": 0.2,           # ... and the dropout experiment's net (book's code ratio)
-        "dropout_convention": "inverted",  # see the module doc; "classic" is the book's
-        "dropout_epochs": 301,          # book's dropout script
-        "curve_test_samples": 2000,     # per-epoch curves on the first 2000 test images (speed)
-        "dtype": "float32",
+        "n_nets": Int(5, "independently trained nets whose probabilities are averaged", low=2, high=50),
+        "train_size": Int(300, "train on the first N training images (the overfitting set-up, book §6.4.1)",
+                          low=1),
+        "hidden_sizes": Ints([100] * 6, "hidden layer widths (784-[100]*6-10, ReLU, He)", high=4096, max_len=32),
+        "lr": Float(0.01, "SGD's learning rate η", low=0, low_open=True),
+        "batch_size": Int(100, "mini-batch size", low=1, high=60_000),
+        "epochs": Int(201, "epochs of each net of the ensemble", low=1, high=10_000),
+        "sampling": Choice("replacement", SAMPLINGS, "mini-batches drawn with replacement (the book's) or a "
+                           "fresh order every epoch"),
+        "dropout_ratio": Float(0.2, "dropout ratio p of the dropout net (the book's code)", low=0, high=1,
+                               high_open=True),
+        "dropout_convention": Choice("inverted", DROPOUT_CONVENTIONS, "the dropout net's convention (see the "
+                                     "module doc; classic is the book's)"),
+        "dropout_epochs": Int(301, "epochs of the dropout net (the book's dropout script)", low=1, high=10_000),
+        "curve_test_samples": Int(2000, "per-epoch curves on the first N test images (speed); the final numbers "
+                                  "are on all of them", low=1, high=10_000),
+        "dtype": Choice("float32", DTYPES, "parameter dtype"),
     }
     reduced = {"n_nets": 3, "epochs": 30, "dropout_epochs": 30, "curve_test_samples": 300}
-    #: one seed already trains 6 nets (~17 s) and the 5 nets give the single-net spread
+    #: one seed already trains 6 nets (~24 s) and the 5 nets give the single-net spread
     default_seeds = 1
+    #: measured once: seed 0 at full size, one core and one BLAS thread: 24 s of CPU (47 s wall on the
+    #: shared 2-core machine under load)
+    seed_seconds = 24.0
+
+    def check_config(self, config: dict) -> None:
+        check_train_count(config, "train_size")
+
     book = {
         "book_text": "dropout can be read as ensemble learning: each training step trains a different "
                      "thinned net, and scaling at test time averages them (no numbers in the book)",
@@ -69,35 +102,38 @@ class Ensemble(Experiment):
     }
 
     def run_seed(self, config: dict, seed: int) -> dict:
-        (_, _), (x_test, t_test) = mnist()
+        (_, _), (x_test, t_test) = dataset(config)
         k = int(config["curve_test_samples"])
         x_sub, t_sub = x_test[:k], t_test[:k]
         fit_config = {**config, "curve_test_samples": 0}  # the callback measures the test curve
-        nets, curve_sum, full_probs = [], None, []
+        histories, nets, curve_sum, full_probs = {}, [], None, []
         for i in range(int(config["n_nets"])):
             cb = _TestProbs(x_sub)
             net_seed = seed * 1000 + i  # independent weights and batch order per net
-            model, record = train_small_net(fit_config, net_seed, callbacks=[cb])
-            probs = np.stack(cb.probs)  # (epochs + 1, k, 10)
+            model, h, finals = train_small_net(fit_config, net_seed, callbacks=[cb])
+            probs = np.stack(cb.probs)  # (epochs + 1, k, classes)
             curve_sum = probs.astype(np.float64) if curve_sum is None else curve_sum + probs
             full_probs.append(softmax(model.predict(x_test).astype(np.float64)))
-            record["net_seed"] = net_seed
-            record["test_acc"] = [round(_acc(p, t_sub), 5) for p in probs]
-            nets.append(record)
-        ensemble_curve = [round(_acc(p, t_sub), 5) for p in curve_sum]
+            histories[f"net-{i}"] = _with_test_acc(h, probs, t_sub)
+            nets.append({"net_seed": net_seed, **finals})
+        # the ensemble's epoch records: the nets' epochs and iterations, accuracy of the summed probabilities
+        histories["ensemble"] = history(epochs=[
+            {"epoch": r["epoch"], "iteration": r["iteration"], "test_acc": _acc(p, t_sub)}
+            for r, p in zip(histories["net-0"]["epochs"], curve_sum)])
         by_size = [_acc(np.mean(full_probs[: m + 1], axis=0), t_test) for m in range(len(full_probs))]
 
         cb = _TestProbs(x_sub)
-        model, drop = train_small_net(fit_config, seed * 1000 + 999, dropout=config["dropout_ratio"],
-                                      convention=config["dropout_convention"],
-                                      epochs=config["dropout_epochs"], callbacks=[cb])
-        drop["test_acc"] = [round(_acc(p, t_sub), 5) for p in cb.probs]
+        drop_seed = seed * 1000 + 999
+        model, h, finals = train_small_net(fit_config, drop_seed, dropout=config["dropout_ratio"],
+                                           convention=config["dropout_convention"],
+                                           epochs=config["dropout_epochs"], callbacks=[cb])
+        histories["dropout"] = _with_test_acc(h, cb.probs, t_sub)
         return {
             "seed": seed,
+            "histories": histories,
             "nets": nets,
-            "ensemble": {"test_acc": ensemble_curve, "final_test_acc": by_size[-1],
-                         "final_test_acc_by_size": by_size},
-            "dropout": drop,
+            "ensemble": {"final_test_acc": by_size[-1], "final_test_acc_by_size": by_size},
+            "dropout": {"net_seed": drop_seed, **finals},
             "test_curve_samples": k,
         }
 
@@ -149,14 +185,16 @@ class Ensemble(Experiment):
         from matplotlib.figure import Figure
 
         run = runs[0]
+        curves = run["histories"]
+        n = int(config["n_nets"])
         fig = Figure(figsize=(11, 4), layout="constrained")
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
-        for i, net in enumerate(run["nets"]):
-            ax.plot(net["test_acc"], color="tab:blue", alpha=0.35, linewidth=1,
+        for i in range(n):
+            ax.plot(_test_curve(curves[f"net-{i}"]), color="tab:blue", alpha=0.35, linewidth=1,
                     label="single nets" if i == 0 else None)
-        ax.plot(run["ensemble"]["test_acc"], color="tab:red", linewidth=2,
-                label=f"ensemble of {len(run['nets'])} (mean probabilities)")
-        ax.plot(run["dropout"]["test_acc"], color="tab:green", linewidth=1.5,
+        ax.plot(_test_curve(curves["ensemble"]), color="tab:red", linewidth=2,
+                label=f"ensemble of {n} (mean probabilities)")
+        ax.plot(_test_curve(curves["dropout"]), color="tab:green", linewidth=1.5,
                 label=f"dropout net ({summary['dropout']})")
         ax.set_ylim(0, 1)
         ax.set_xlabel("epochs")
