@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from trainlab import checkpoint as ck
-from trainlab.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
+from trainlab.checkpoint import load_checkpoint, save_checkpoint
 from trainlab.seeding import STREAMS, generator_state, set_generator_state, spawn_streams
 
 
@@ -62,13 +62,19 @@ def test_a_failed_write_leaves_the_previous_checkpoint_and_no_temporary_file(tmp
 
 
 def test_a_stray_temporary_file_from_a_killed_write_is_ignored_then_removed(tmp_path):
+    from trainlab.record import RunRecord
+
     path = tmp_path / "checkpoint.npz"
     arrays, meta = sample()
+    RunRecord.create(tmp_path, "train", "t").finish("interrupted")
     save_checkpoint(path, arrays, meta)
     stray = tmp_path / ".checkpoint.npz.abc123.tmp"  # what SIGKILL during a write leaves
     stray.write_bytes(b"PK\x03\x04 truncated")
     assert load_checkpoint(path)[1]["epoch"] == 3
-    save_checkpoint(path, arrays, dict(meta, epoch=4))
+    save_checkpoint(path, arrays, dict(meta, epoch=4))  # another writer's temporary is not ours to remove
+    assert stray.exists() and load_checkpoint(path)[1]["epoch"] == 4
+    # the next process to take the run (it holds the folder's lock: nobody else writes there) removes it
+    RunRecord.create(tmp_path, "train", "t", resume=True).close()
     assert not stray.exists() and load_checkpoint(path)[1]["epoch"] == 4
 
 
@@ -80,14 +86,6 @@ def test_an_unreadable_checkpoint_is_a_clear_error(tmp_path, content):
         load_checkpoint(path)
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.npz")
-
-
-def test_atomic_write_text(tmp_path):
-    path = tmp_path / "history.json"
-    (tmp_path / ".history.json.x1y2.tmp").write_text("{half")  # left by a killed write
-    atomic_write_text(path, "one")
-    atomic_write_text(path, "two")
-    assert path.read_text() == "two" and [p.name for p in tmp_path.iterdir()] == ["history.json"]
 
 
 def test_seed_streams_are_independent_reproducible_and_their_state_survives_json():

@@ -16,6 +16,10 @@ temporary run directory. Which claims are asserted at this size, and why:
   that the best trial has lr ≥ 1e-3 and beats every lr < 1e-3 trial.
 
 The full configurations are pinned to the book's (sizes, lr, epochs, batch, trials, ranges).
+
+Runs go through ``run_experiment`` and write a run record: each variant's curves are history dicts
+under seeds/seed-K.json "histories" (overfitting: wd=0, wd=0.1; dropout: none, p=0.2 classic, …;
+ensemble: net-K, ensemble, dropout), and summary.json is computed from them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import pytest
 
 from trainlab.experiments import get
+from trainlab.experiments.keys import Key
 from trainlab.experiments.runner import resolve_config, run_experiment
 
 MINE = ("overfitting", "dropout", "ensemble", "search")
@@ -58,12 +63,12 @@ def load(result, name):
 
 # -- the declared configurations are the book's ---------------------------------------------------
 def test_full_configurations_are_the_books():
-    base = {"train_size": 300, "hidden_sizes": [100] * 6, "lr": 0.01, "batch_size": 100}
-    assert get("overfitting").config.items() >= {**base, "epochs": 201, "weight_decays": [0.0, 0.1]}.items()
-    assert get("dropout").config.items() >= {**base, "epochs": 301, "ratios": [0.2, 0.15],
-                                             "conventions": ["classic", "inverted"]}.items()
-    assert get("ensemble").config.items() >= {**base, "epochs": 201, "n_nets": 5, "dropout_ratio": 0.2,
-                                              "dropout_epochs": 301}.items()
+    base = {"train_size": 300, "hidden_sizes": [100] * 6, "lr": 0.01, "batch_size": 100, "sampling": "replacement"}
+    assert get("overfitting").defaults().items() >= {**base, "epochs": 201, "weight_decays": [0.0, 0.1]}.items()
+    assert get("dropout").defaults().items() >= {**base, "epochs": 301, "ratios": [0.2, 0.15],
+                                                 "conventions": ["classic", "inverted"]}.items()
+    assert get("ensemble").defaults().items() >= {**base, "epochs": 201, "n_nets": 5, "dropout_ratio": 0.2,
+                                                  "dropout_epochs": 301}.items()
     assert get("search").defaults().items() >= {"train_size": 500, "val_fraction": 0.2, "hidden_sizes": [100] * 6,
                                                 "batch_size": 100, "epochs": 50, "trials": 100,
                                                 "lr_log10": [-6, -2], "weight_decay_log10": [-8, -4]}.items()
@@ -73,6 +78,8 @@ def test_full_configurations_are_the_books():
 def test_contract(name):
     exp = get(name)
     assert exp.name == name and exp.title and exp.book_section and exp.book
+    assert exp.book_script.endswith(".py") and exp.book_figures and exp.shows and exp.seed_seconds > 0
+    assert all(isinstance(k, Key) and k.help for k in exp.config.values())
     assert set(exp.reduced) <= set(exp.config)  # reduced only overrides declared keys
     resolve_config(exp, reduced=True)
     assert exp.default_seeds >= 1
@@ -81,26 +88,41 @@ def test_contract(name):
 # -- reduced runs -----------------------------------------------------------------------------------
 def test_overfitting_reduced(runs):
     r = runs("overfitting")
-    assert r["figures"] == ["accuracy"]
+    assert r["figures"] == ["accuracy"] and r["claims"]["n"] == 3
     assert claim(r, "weight decay shrinks the train–test gap")["passed"]
     assert claim(r, "with λ=0.1 train accuracy stays below 1.0")["passed"]
     over = claim(r, "without decay train accuracy reaches ≥ 0.99")  # needs ~100 epochs: reported only
     assert "final train accuracy" in over["detail"] and 0 < over["values"]["final_train_acc"] <= 1
     summary = load(r, "summary.json")
-    cfg = load(r, "config.json")
+    cfg = load(r, "run.json")["config"]
     for v in summary["variants"].values():
         assert len(v["train_acc"]["mean"]) == len(v["test_acc"]["mean"]) == cfg["epochs"] + 1
         assert v["test_curve_samples"] == cfg["curve_test_samples"]
     base, dec = summary["variants"]["wd=0"], summary["variants"]["wd=0.1"]
     assert base["final_train_acc"]["mean"] > dec["final_train_acc"]["mean"]  # decay slows fitting
     assert summary["tables"][0]["rows"][-1][0].startswith("final")
+    seed = load(r, "seeds/seed-0.json")  # the trainer's histories; the summary's curves are their means
+    assert list(seed["histories"]) == list(seed["finals"]) == ["wd=0", "wd=0.1"]
+    for key, h in seed["histories"].items():
+        assert [e["epoch"] for e in h["epochs"]] == list(range(cfg["epochs"] + 1)) and h["status"] == "completed"
+        assert len(h["iter_loss"]) == 3 * cfg["epochs"]  # 300 images / batch 100
+        v = summary["variants"][key]
+        assert v["train_acc"]["mean"] == pytest.approx([e["train_acc"] for e in h["epochs"]], abs=5e-7)
+        assert v["test_acc"]["mean"] == pytest.approx([e["test_acc"] for e in h["epochs"]], abs=5e-7)
+        assert v["final_train_acc"]["values"] == [seed["finals"][key]["final_train_acc"]]
+        assert v["max_train_acc"] == max(e["train_acc"] for e in h["epochs"])
 
 
 def test_dropout_reduced(runs):
     r = runs("dropout")
-    assert r["n_claims"] == 3 and r["n_passed"] == 3, [c["detail"] for c in r["claim_details"]]
+    assert r["claims"] == {"n": 3, "passed": 3}, [c["detail"] for c in r["claim_details"]]
     summary = load(r, "summary.json")
     assert set(summary["variants"]) == {"none", "p=0.2 classic", "p=0.2 inverted"}
+    seed = load(r, "seeds/seed-0.json")
+    assert list(seed["histories"]) == ["none", "p=0.2 classic", "p=0.2 inverted"]
+    for key, h in seed["histories"].items():
+        assert len(h["epochs"]) == 41 and summary["variants"][key]["max_train_acc"] == max(
+            e["train_acc"] for e in h["epochs"])
     v = summary["variants"]
     # classic dropout (no rescaling in training) learns slowest, inverted in between
     assert v["p=0.2 classic"]["final_train_acc"]["mean"] < v["p=0.2 inverted"]["final_train_acc"]["mean"] \
@@ -115,7 +137,12 @@ def test_ensemble_reduced(runs):
     seed = load(r, "seeds/seed-0.json")
     assert len(seed["nets"]) == 3 and len({n["net_seed"] for n in seed["nets"]}) == 3
     assert summary["ensemble_by_size"][-1] == pytest.approx(summary["ensemble_test_acc"]["mean"])
-    assert len(seed["ensemble"]["test_acc"]) == len(seed["nets"][0]["test_acc"]) == 31
+    curves = seed["histories"]
+    assert list(curves) == ["net-0", "net-1", "net-2", "ensemble", "dropout"]
+    assert all(len(h["epochs"]) == 31 and all("test_acc" in e for e in h["epochs"]) for h in curves.values())
+    assert [e["iteration"] for e in curves["ensemble"]["epochs"]] == [3 * e for e in range(31)]
+    assert summary["single_test_acc"]["values"] == [n["final_test_acc"] for n in seed["nets"]]
+    assert summary["dropout_test_acc"]["values"] == [seed["dropout"]["final_test_acc"]]
 
 
 def test_search_reduced(runs):

@@ -6,7 +6,7 @@ from importlib.metadata import requires
 
 import threadpoolctl
 
-from trainlab.experiments.runner import _pool
+from trainlab.executor import LocalProcesses
 from trainlab.threads import one_blas_thread
 
 
@@ -19,12 +19,12 @@ def _blas_threads(info):
     return [lib["num_threads"] for lib in info if lib["user_api"] == "blas"]
 
 
-def test_runner_workers_use_one_blas_thread():
-    pool = _pool(2)
+def test_executor_workers_use_one_blas_thread():
+    pool = LocalProcesses(2)
     try:
         infos = [f.result(timeout=120) for f in [pool.submit(threadpoolctl.threadpool_info) for _ in range(2)]]
     finally:
-        pool.shutdown()
+        pool.close()
     for info in infos:
         threads = _blas_threads(info)
         assert threads and all(n == 1 for n in threads), info
