@@ -10,7 +10,6 @@ written, no traceback); an output folder reused by a later comparison.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import re
@@ -44,19 +43,8 @@ def runs(template, tmp_path):
 
 @pytest.fixture
 def cli_main(monkeypatch, capsys):
-    """``trainlab.cli.main`` over the commands that import at HEAD (commands.search does not yet);
-    returns (exit code, stdout, stderr)."""
+    """``trainlab.cli.main``; returns (exit code, stdout, stderr)."""
     from trainlab import cli
-
-    importable = {}
-    for name, module in cli.COMMANDS.items():
-        try:
-            importlib.import_module(f"trainlab.commands.{module}")
-        except ImportError:
-            continue
-        importable[name] = module
-    assert "compare" in importable
-    monkeypatch.setattr(cli, "COMMANDS", importable)
 
     def run(*argv):
         try:

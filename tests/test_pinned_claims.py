@@ -5,36 +5,27 @@ Each summary has the shape the experiment's ``summarize()`` returns, with only t
 claims read made meaningful. For every experiment a baseline summary makes every claim hold; each
 case then moves one number just across (or exactly onto) one threshold and checks that exactly that
 claim flips — or stays, for the side that still holds — while every other claim keeps holding.
-Thresholds that are configuration keys are read from the experiment's declared ``config``
-(``Key.default``, or the plain value for the experiments whose configuration is still a plain dict
-at HEAD); the ones written into a claim (0.99, 0.75, 0.3, "more than half", ±0.01 around 0.5) are
-taken from the claim's own text.
-
-batchnorm: at HEAD its module imports ``mnist`` from ``optimizer_mnist``, which no longer defines it
-(commit 3f9ddb3, "the other six still import the old helpers"), so the module does not import. The
-fixture supplies a stand-in ``optimizer_mnist.mnist`` only while importing it, only when it is
-absent, and removes the module again afterwards; ``claims()`` never loads data.
+Thresholds that are configuration keys are read from the experiment's declared defaults; the ones
+written into a claim (0.99, 0.75, 0.3, "more than half", ±0.01 around 0.5) are taken from the
+claim's own text.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import math
-import sys
 
 import pytest
 
 from trainlab.experiments import get
-from trainlab.experiments.keys import Key
 
 TINY = 1e-9
 
 
 def declared(exp) -> dict:
     """The experiment's declared configuration: each key's default."""
-    return {k: copy.deepcopy(v.default if isinstance(v, Key) else v) for k, v in exp.config.items()}
+    return copy.deepcopy(exp.defaults())
 
 
 def verdicts(exp, config: dict, summary: dict, seeds: int = 1) -> dict[str, bool]:
@@ -328,27 +319,7 @@ def test_init_mnist_claims_that_do_not_apply_are_left_out():
 # == batchnorm ==========================================================================================
 @pytest.fixture(scope="module")
 def batchnorm():
-    import trainlab.experiments as package
-    import trainlab.experiments.optimizer_mnist as om
-
-    name = "trainlab.experiments.batchnorm"
-    stand_in = not hasattr(om, "mnist")
-    imported_here = name not in sys.modules
-    if stand_in:
-        def mnist():
-            raise AssertionError("stand-in for the missing optimizer_mnist.mnist: claims() never loads data")
-
-        om.mnist = mnist
-    try:
-        module = importlib.import_module(name)
-    finally:
-        if stand_in:
-            del om.mnist
-    yield module.EXPERIMENT
-    if stand_in and imported_here:  # leave the package as it was for every other test
-        sys.modules.pop(name, None)
-        if hasattr(package, "batchnorm"):
-            delattr(package, "batchnorm")
+    return get("batchnorm")
 
 
 def bn_summary(n: int, wins: int) -> dict:

@@ -11,20 +11,10 @@ Today's codes (HEAD b416152):
   nothing written.
 * ``run NAME --reduced --workers 1`` when a seed (or the summary) raises: exit 1, ``run.json``
   status "crashed" with the exception as its message and the traceback as ``error``.
-
-Two stand-ins, needed only while HEAD is mid-refactor, so that ``main`` can build its parser at all
-(each is a no-op once the code it stands in for exists):
-
-* ``cli.COMMANDS`` names modules that do not import at HEAD (``commands.compare`` is missing,
-  ``commands.search`` imports ``checkpoint.atomic_write_text``, which is gone); the table is
-  narrowed to the commands that import.
-* ``commands.hyperparameters`` reads ``optim.HYPERPARAMETERS``, which does not exist yet; an empty
-  table is supplied when it is absent (no optimizer flag is used here).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import struct
@@ -32,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from trainlab import cli, optim
+from trainlab import cli
 from trainlab.data import idx, mnist
 from trainlab.data.spec import load_arrays
 from trainlab.experiments import get
@@ -40,19 +30,8 @@ from trainlab.experiments import get
 
 @pytest.fixture
 def main(monkeypatch, tmp_path):
-    """``trainlab.cli.main`` with the stand-ins above; returns (exit code, stdout, stderr)."""
+    """``trainlab.cli.main``; returns (exit code, stdout, stderr)."""
     monkeypatch.setenv("TRAINLAB_CACHE", str(tmp_path / "cache"))  # never the user's cache
-    if not hasattr(optim, "HYPERPARAMETERS"):
-        monkeypatch.setattr(optim, "HYPERPARAMETERS", {}, raising=False)
-    importable = {}
-    for name, module in cli.COMMANDS.items():
-        try:
-            importlib.import_module(f"trainlab.commands.{module}")
-        except ImportError:
-            continue
-        importable[name] = module
-    assert {"train", "run"} <= set(importable)
-    monkeypatch.setattr(cli, "COMMANDS", importable)
 
     def run(capsys, *argv):
         try:

@@ -15,7 +15,6 @@ Skips (with the reason) only when /usr/bin/chromium is absent.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import shutil

@@ -3,16 +3,11 @@ record (trial child records with their histories), divergence, pruning, determin
 counts, resume after a real SIGKILL, the lock (two --resume at once), usage errors (exit 2, one
 line, nothing written), printed numbers, any IDX dataset, and the one claims function the
 command and the ``search`` experiment share.
-
-Stand-in while the branch is mid-refactor: ``cli.COMMANDS`` names ``commands.compare``, which
-HEAD does not have yet, so ``main`` here (and the subprocesses' launcher) builds its parser from
-the commands that import — a no-op once every command exists.
 """
 
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 import math
 import os
@@ -37,30 +32,7 @@ from trainlab.search.targets import apply_params
 
 TINY = ["--train-size", "200", "--hidden", "20x2", "--epochs", "3", "-q"]
 
-LAUNCH = [sys.executable, "-c",
-          "import importlib, sys\n"
-          "from trainlab import cli\n"
-          "def ok(m):\n"
-          "    try:\n"
-          "        importlib.import_module('trainlab.commands.' + m)\n"
-          "        return True\n"
-          "    except ImportError:\n"
-          "        return False\n"
-          "cli.COMMANDS = {n: m for n, m in cli.COMMANDS.items() if ok(m)}\n"
-          "sys.exit(cli.main())"]
-
-
-def _importable(module: str) -> bool:
-    try:
-        importlib.import_module(f"trainlab.commands.{module}")
-        return True
-    except ImportError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def _commands_that_import(monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", {n: m for n, m in cli.COMMANDS.items() if _importable(m)})
+LAUNCH = [sys.executable, "-c", "import sys; from trainlab import cli; sys.exit(cli.main())"]
 
 
 def main(argv):

@@ -1,13 +1,9 @@
 """trainlab search on a real dask.distributed LocalCluster (loopback, 2 worker processes), and the
 refusals that need no cluster: --pruner with Dask, a scheduler that is not there.
-
-Stand-in while the branch is mid-refactor: ``cli.COMMANDS`` is narrowed to the commands that
-import (``commands.compare`` does not exist yet); a no-op once it does.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 
@@ -19,19 +15,6 @@ from trainlab.record import RunRecord
 distributed = pytest.importorskip("distributed")
 
 TINY = ["--train-size", "200", "--hidden", "20x2", "--epochs", "3", "-q", "--trials", "6", "--stages", "2"]
-
-
-def _importable(module: str) -> bool:
-    try:
-        importlib.import_module(f"trainlab.commands.{module}")
-        return True
-    except ImportError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def _commands_that_import(monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", {n: m for n, m in cli.COMMANDS.items() if _importable(m)})
 
 
 def main(argv):

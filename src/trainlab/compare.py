@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import files
-from .plots import METRIC_LABELS, metric_series
+from .plots import metric_series
 from .record import RunError, RunRecord, is_run
 
 __all__ = ["METRICS", "CompareError", "Source", "Curve", "parse_run_argument", "open_sources", "select_curves",

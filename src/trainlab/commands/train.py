@@ -29,7 +29,6 @@ from ..checkpoint import CHECKPOINT_NAME
 from ..cli import UsageError
 from ..data import DataSpec
 from ..model import ModelSpec
-from ..optim import OPTIMIZERS
 from ..options import add_options, flags, given, usage_message
 from ..trainer import TrainConfig
 from ..validate import ConfigError
