@@ -503,3 +503,52 @@ def test_the_experiment_and_the_command_share_trials_and_claims(tmp_path):
     assert len(theirs) == 3 and command[:3] == theirs  # the command adds the test-set claim
     assert command[3]["name"].startswith("the best configuration's test accuracy")
     assert summary["tables"] == RunRecord.open(out).read_json("summary.json")["tables"]
+
+
+@pytest.mark.slow
+def test_a_torn_last_journal_record_is_removed_and_the_search_resumes_to_the_same_trials(tmp_path, capsys):
+    out = tmp_path / "torn"
+    args = ["search", "--out", str(out), "--trials", "8", "--train-size", "300", "--hidden", "50x3", "--epochs", "6",
+            "--seed", "5", "-q"]
+    _start_and_kill(out, args, 2)
+    journal = out / "study.journal"
+    with open(journal, "ab") as f:  # what a kill or a full disk in the middle of a write leaves
+        f.write(b'{"op_code": 6, "worker_id": "x", "trial_id": 3, "state": 1, "va')
+    capsys.readouterr()
+    assert main(["search", "--out", str(out), "--resume", "-q"]) == 0
+    said = capsys.readouterr().out
+    assert "removed the torn last record of study.journal" in said
+    assert journal.read_bytes().endswith(b"\n")
+    done = {r["index"]: (r["params"], r["value"]) for r in trials_of(out) if r["state"] == "COMPLETE"}
+    assert main(["search", "--out", str(tmp_path / "whole"), *args[3:]]) == 0
+    assert done == {r["index"]: (r["params"], r["value"]) for r in trials_of(tmp_path / "whole")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["missing", "empty", "middle"])
+def test_a_journal_that_cannot_continue_the_recorded_trials_is_an_error_that_keeps_them(tmp_path, capsys, damage):
+    out = tmp_path / "lost"
+    args = ["search", "--out", str(out), "--trials", "8", "--train-size", "300", "--hidden", "50x3", "--epochs", "6",
+            "--seed", "5", "-q"]
+    _start_and_kill(out, args, 2)
+    journal = out / "study.journal"
+    trials_before = sorted(p.name for p in (out / "trials").iterdir())
+    assert trials_before
+    if damage == "missing":
+        journal.unlink()
+    elif damage == "empty":
+        journal.write_bytes(b"")
+    else:
+        lines = journal.read_bytes().splitlines(keepends=True)
+        lines[1] = b'{"op_code": 0, "study_na\n'
+        journal.write_bytes(b"".join(lines))
+    capsys.readouterr()
+    try:
+        rc = main(["search", "--out", str(out), "--resume", "-q"])
+    except SystemExit as exc:
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert ("finished trial(s) are recorded" in err) if damage != "middle" else ("record 2 of" in err)
+    assert "--overwrite" in err
+    assert sorted(p.name for p in (out / "trials").iterdir()) == trials_before  # nothing thrown away

@@ -23,6 +23,7 @@ from pathlib import Path
 from ..record import RunRecord
 from .book import BOOK, book_table, claims, search_stats
 from .results import best_k_lines, format_range, summarize, trial_label, write_tables, write_trial
+from .journal import JournalError, recover
 from .study import JOURNAL_NAME, Search
 
 __all__ = ["open_record", "SearchRun", "TITLE", "BOOK_SECTION"]
@@ -65,8 +66,16 @@ class SearchRun:
         config, record, say = self.config, self.record, self.log
         say(f"search: {config.total_trials} trials, {config.stages} stage(s), {config.sampler} sampler, "
             f"pruner {config.pruner}, seed {config.seed}, on {self.executor.describe()}; run directory {record.path}")
-        if resume and _remove_stale_journal_lock(record.path):
-            say(f"resume: removed the journal lock left by the stopped search ({JOURNAL_NAME}.lock)")
+        if resume:
+            if _remove_stale_journal_lock(record.path):
+                say(f"resume: removed the journal lock left by the stopped search ({JOURNAL_NAME}.lock)")
+            try:
+                repaired = recover(record.path / JOURNAL_NAME)
+            except JournalError as exc:
+                record.finish("interrupted", str(exc))  # as it was: nothing of it is changed
+                raise
+            if repaired:
+                say(repaired)
         search = Search(config, self.executor, journal=record.path / JOURNAL_NAME, log=say, verbose=self.verbose,
                         on_trial=self._trial_done)
         record.update(executor=self.executor.describe(), workers=self.executor.capacity)
