@@ -128,3 +128,18 @@ def test_run_all_on_a_dask_cluster_gives_the_local_numbers(capsys, tmp_path):
             assert timeless(strict(seed)) == timeless(strict(remote / "seeds" / seed.name)), (name, seed.name)
         assert timeless(strict(remote / "summary.json")) == timeless(strict(local / "summary.json")), name
         assert strict(remote / "claims.json") == strict(local / "claims.json"), name
+
+
+def test_train_and_search_into_a_folder_with_a_report_bring_it_up_to_date(capsys, tmp_path):
+    runs = tmp_path / "runs"
+    assert cli(capsys, "run", "optimizer-race", "--out", runs)[0] == 0
+    assert cli(capsys, "train", "--train-size", "300", "--epochs", "1", "--hidden", "20", "-q",
+               "--out", runs / "adam")[0] == 0
+    assert cli(capsys, "search", "--trials", "2", "--epochs", "1", "--train-size", "200", "--hidden", "20",
+               "-q", "--out", runs / "search")[0] == 0
+    page = (runs / "report.html").read_text()
+    assert "optimizer-race" in page and "adam" in page and "search" in page
+    # a folder without a report gets none: nobody asked for one there
+    assert cli(capsys, "train", "--train-size", "300", "--epochs", "1", "--hidden", "20", "-q",
+               "--out", tmp_path / "alone" / "adam")[0] == 0
+    assert not (tmp_path / "alone" / "report.html").exists()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
+import time
 from pathlib import Path
 
 from ..cli import UsageError
@@ -106,6 +106,7 @@ def run(args) -> int:
     except DaskUnavailable as exc:
         raise UsageError(str(exc)) from None
     print(f"running {', '.join(p.name for p in plan)} on {executor.describe()}", flush=True)
+    start = time.perf_counter()
     try:
         results = run_plan(plan, out, executor, overwrite=args.overwrite)
     except RunError as exc:
@@ -115,25 +116,13 @@ def run(args) -> int:
         raise
     finally:
         executor.close()
-    refresh_report(out, always=True)
+    from ..report import refresh
+
+    refresh(out, always=True)
     if len(results) > 1:
         n = sum(r["claims"]["n"] for r in results.values() if r.get("claims"))
         ok = sum(r["claims"]["passed"] for r in results.values() if r.get("claims"))
         bad = [k for k, r in results.items() if r["status"] != "completed"]
-        wall = sum(r.get("wall_s", 0.0) for r in results.values())
-        print(f"== all: {len(results)} experiments, {ok}/{n} claims hold"
-              + (f"; not completed: {', '.join(bad)}" if bad else "") + f" (seeds' wall time {wall:.0f} s)")
+        print(f"== all: {len(results)} experiments in {time.perf_counter() - start:.0f} s, {ok}/{n} claims hold"
+              + (f"; not completed: {', '.join(bad)}" if bad else ""))
     return 0 if all(r["status"] == "completed" for r in results.values()) else 1
-
-
-def refresh_report(runs_dir: Path, always: bool = False) -> None:
-    """Rewrite RUNS_DIR/report.html (``always``, or when one is there already) so it shows the new run."""
-    if not always and not (runs_dir / "report.html").is_file():
-        return
-    try:
-        from ..report import write_report
-
-        print(f"report: {write_report(runs_dir)}", flush=True)
-    except Exception as exc:  # the runs are complete either way; say why the page is missing
-        print(f"trainlab: the report could not be written ({type(exc).__name__}: {exc}); "
-              f"run 'trainlab report {runs_dir}' to try again", file=sys.stderr)

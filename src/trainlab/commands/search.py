@@ -247,7 +247,11 @@ def run(args) -> int:
         except RunError as exc:
             hint = "; or add --resume to continue it" if "already holds a search" in str(exc) else ""
             raise UsageError(f"--out: {exc}{hint}") from None
-        return SearchRun(config, record, executor, arrays, verbose=not args.quiet).run(resume=args.resume)
+        code = SearchRun(config, record, executor, arrays, verbose=not args.quiet).run(resume=args.resume)
+        from ..report import refresh
+
+        refresh(out.parent)  # a report of the folder of runs this search joined shows it too
+        return code
     except KeyboardInterrupt:
         executor.close(cancel=True)
         print(f"interrupted; continue with: trainlab search --out {out} --resume", file=sys.stderr)

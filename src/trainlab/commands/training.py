@@ -157,6 +157,9 @@ class TrainRun:
         finally:
             record.close()
         print(self._summary(metrics))
+        from ..report import refresh
+
+        refresh(self.out.parent)  # a report of the folder of runs this one joined shows it too
         if history.status == "diverged":
             print(f"trainlab train: training diverged: {history.message}. The history up to that point is "
                   f"saved in {self.out} with status 'diverged'; the checkpoint holds the last good epoch.",

@@ -20,7 +20,7 @@ from .load import RunView, find_runs, load_run
 from .sections import render_page
 
 __all__ = ["write_report", "write_runs_report", "build_html", "load_runs", "find_runs", "load_run", "RunView",
-           "NoRunsError"]
+           "NoRunsError", "refresh"]
 
 
 class NoRunsError(ValueError):
@@ -63,3 +63,22 @@ def write_runs_report(runs: list[RunView], runs_dir, out_path=None) -> Path:
 def write_report(runs_dir, out_path=None) -> Path:
     """Write the report for ``runs_dir`` to ``out_path`` (default ``runs_dir/report.html``); returns its path."""
     return write_runs_report(load_runs(runs_dir), runs_dir, out_path)
+
+
+def refresh(runs_dir, always: bool = False, log=print) -> Path | None:
+    """Rewrite ``RUNS_DIR/report.html`` so it shows a run just written there: ``always`` (``trainlab
+    run``), or when a report is there already (``train``, ``search`` into a folder of runs). A page
+    that cannot be written is said in one line; the runs are complete either way."""
+    runs_dir = Path(runs_dir)
+    if not always and not (runs_dir / "report.html").is_file():
+        return None
+    import sys
+
+    try:
+        path = write_report(runs_dir)
+    except Exception as exc:
+        print(f"trainlab: the report could not be written ({type(exc).__name__}: {exc}); "
+              f"run 'trainlab report {runs_dir}' to try again", file=sys.stderr)
+        return None
+    log(f"report: {path}")
+    return path
