@@ -199,3 +199,74 @@ def test_plateau_state_dict_round_trips_through_json_with_an_infinite_best():
     for m in metrics[20:]:
         q.step(m)
     assert o.lr == o_ref.lr and q.state_dict() == r.state_dict()
+
+
+# ------------------------------------------------------------------------------------------------
+# Gradient clipping vs torch.nn.utils
+# ------------------------------------------------------------------------------------------------
+from trainlab.clipping import clip_grad_norm, clip_grad_value  # noqa: E402
+
+SHAPES = [(30, 20), (20,), (20, 10), (10,)]  # an MLP's W1, b1, W2, b2
+
+
+def _grads(seed: int, scale: float):
+    rng = np.random.default_rng(seed)
+    parts = [rng.normal(0.0, scale, s) * rng.choice([1.0, 0.01, 30.0]) for s in SHAPES]
+    flat = np.concatenate([p.ravel() for p in parts])
+    params = []
+    for p in parts:
+        t = torch.nn.Parameter(torch.zeros(p.shape, dtype=F64))
+        t.grad = torch.tensor(p, dtype=F64)
+        params.append(t)
+    return flat, params
+
+
+def _torch_flat(params) -> np.ndarray:
+    return np.concatenate([p.grad.numpy().ravel() for p in params])
+
+
+def _rel(a, b) -> float:
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("max_norm_of_norm", [0.01, 0.5, 0.999, 2.0, 1e6], ids=lambda f: f"max_norm={f}·norm")
+def test_clip_grad_norm_equals_torch(seed, max_norm_of_norm):
+    flat, params = _grads(seed, 1.0)
+    before = flat.copy()
+    norm = float(np.sqrt(np.sum(flat**2)))
+    max_norm = max_norm_of_norm * norm
+    total = clip_grad_norm(flat, max_norm)
+    t_total = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    assert abs(total - float(t_total)) <= 1e-12 * float(t_total)
+    assert _rel(flat, _torch_flat(params)) <= 1e-12
+    if max_norm_of_norm >= 1.0:  # torch multiplies by the clamped coefficient 1: nothing changes
+        assert np.array_equal(flat, before) and np.array_equal(_torch_flat(params), before)
+    else:
+        assert float(np.sqrt(np.sum(flat**2))) <= max_norm
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("clip_value", [1e-3, 0.5, 1e9])
+def test_clip_grad_value_equals_torch(seed, clip_value):
+    flat, params = _grads(seed, 1.0)
+    before = flat.copy()
+    clip_grad_value(flat, clip_value)
+    torch.nn.utils.clip_grad_value_(params, clip_value)
+    assert np.array_equal(flat, _torch_flat(params))  # a clamp is exact
+    assert np.max(np.abs(flat)) <= clip_value
+    assert np.array_equal(flat, before) == (clip_value == 1e9)
+
+
+def test_a_nonfinite_gradient_spreads_as_in_torch():
+    flat, params = _grads(9, 1.0)
+    flat[5] = math.inf
+    params[0].grad.view(-1)[5] = math.inf
+    with np.errstate(invalid="ignore"):  # inf·0; the trainer reports it as a divergence
+        total = clip_grad_norm(flat, 1.0)
+    t_total = torch.nn.utils.clip_grad_norm_(params, 1.0)
+    assert total == float(t_total) == math.inf
+    theirs = _torch_flat(params)
+    assert np.array_equal(np.isnan(flat), np.isnan(theirs)) and np.isnan(flat).sum() == 1
+    assert np.array_equal(flat[~np.isnan(flat)], theirs[~np.isnan(theirs)])  # the rest scaled by 0
+
