@@ -270,3 +270,97 @@ def test_a_nonfinite_gradient_spreads_as_in_torch():
     assert np.array_equal(np.isnan(flat), np.isnan(theirs)) and np.isnan(flat).sum() == 1
     assert np.array_equal(flat[~np.isnan(flat)], theirs[~np.isnan(theirs)])  # the rest scaled by 0
 
+
+
+# ------------------------------------------------------------------------------------------------
+# A short MNIST run with a schedule and clipping vs the same run written in torch
+# ------------------------------------------------------------------------------------------------
+from trainlab.data import DataSpec  # noqa: E402
+from trainlab.model import ModelSpec  # noqa: E402
+from trainlab.trainer import Data, Trainer, TrainConfig  # noqa: E402
+
+RUN_CASES = {
+    "momentum, warm-up + cosine per iteration, clip norm": dict(
+        optimizer="momentum", optimizer_params={"lr": 0.1, "momentum": 0.9}, lr_schedule="cosine:20:0.001",
+        schedule_every="iteration", warmup=4, warmup_factor=0.1, clip_grad_norm=0.5),
+    "adam, step per epoch, clip value": dict(
+        optimizer="adam", optimizer_params={"lr": 0.01}, lr_schedule="step:2:0.3", clip_grad_value=0.02),
+    "sgd, plateau on its own val_loss, clip norm": dict(
+        optimizer="sgd", optimizer_params={"lr": 0.5}, lr_schedule="plateau:0.5:0:threshold=0.2",
+        clip_grad_norm=2.0),
+}
+
+
+def _torch_twin(name: str, net):
+    conf = RUN_CASES[name]
+    params = list(net.parameters())
+    lr = conf["optimizer_params"]["lr"]
+    if conf["optimizer"] == "momentum":
+        opt = torch.optim.SGD(params, lr=lr, momentum=conf["optimizer_params"]["momentum"])
+    elif conf["optimizer"] == "adam":
+        opt = torch.optim.Adam(params, lr=lr)
+    else:
+        opt = torch.optim.SGD(params, lr=lr)
+    kind = conf["lr_schedule"].split(":")[0]
+    if kind == "cosine":
+        sched = L.SequentialLR(opt, [L.LinearLR(opt, conf["warmup_factor"], 1.0, conf["warmup"]),
+                                     L.CosineAnnealingLR(opt, 20, 0.001)], [conf["warmup"]])
+    elif kind == "step":
+        sched = L.StepLR(opt, 2, 0.3)
+    else:
+        sched = L.ReduceLROnPlateau(opt, factor=0.5, patience=0, threshold=0.2)
+    return opt, sched
+
+
+@pytest.mark.parametrize("name", list(RUN_CASES))
+def test_a_training_run_with_a_schedule_and_clipping_equals_torch(name):
+    conf = RUN_CASES[name]
+    arrays = DataSpec(train_size=256, val_fraction=0.25).load(seed=0)
+    data = Data(arrays.x_train, arrays.t_train, arrays.x_val, arrays.t_val)
+    spec = ModelSpec(input_size=784, hidden_sizes=(20,), output_size=10, dtype="float64")
+    trainer = Trainer(spec, data, TrainConfig(epochs=5, batch_size=32, seed=1, **conf))
+    p = trainer.model.params
+    net = torch.nn.Sequential(torch.nn.Linear(784, 20, dtype=F64), torch.nn.ReLU(), torch.nn.Linear(20, 10, dtype=F64))
+    with torch.no_grad():  # the same initial weights
+        for lin, i in ((net[0], 1), (net[2], 2)):
+            lin.weight.copy_(torch.tensor(p.view(f"W{i}").T))
+            lin.bias.copy_(torch.tensor(p.view(f"b{i}")))
+    batches = []  # the same batches: the ones our trainer draws, in its order
+    gradient = trainer.model.gradient
+
+    def spy(x, t, **kw):
+        batches.append((x.copy(), t.copy()))
+        return gradient(x, t, **kw)
+
+    trainer.model.gradient = spy
+    history = trainer.train()
+    assert history.status == "completed" and len(batches) == 5 * 6
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt, sched = _torch_twin(name, net)
+    lrs, per_iteration = [], conf.get("schedule_every") == "iteration"
+    xv, tv = torch.tensor(data.x_val, dtype=F64), torch.tensor(data.t_val)
+    for k, (x, t) in enumerate(batches):
+        used = opt.param_groups[0]["lr"]
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(torch.tensor(x)), torch.tensor(t)).backward()
+        if "clip_grad_norm" in conf:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), conf["clip_grad_norm"])
+        else:
+            torch.nn.utils.clip_grad_value_(net.parameters(), conf["clip_grad_value"])
+        opt.step()
+        if per_iteration:
+            sched.step()
+        if (k + 1) % 6 == 0:  # an epoch ends
+            lrs.append(used)
+            if isinstance(sched, L.ReduceLROnPlateau):
+                with torch.no_grad():
+                    sched.step(float(torch.nn.functional.cross_entropy(net(xv), tv)))
+            elif not per_iteration:
+                sched.step()
+    assert [r["lr"] for r in history.epochs[1:]] == lrs and len(set(lrs)) > 1
+    for lin, i in ((net[0], 1), (net[2], 2)):
+        for ours, theirs in ((p.view(f"W{i}"), lin.weight.detach().numpy().T), (p.view(f"b{i}"), lin.bias.detach().numpy())):
+            err = _rel(ours, theirs)
+            assert err <= 1e-10, f"{name}: W{i}/b{i} relative error {err:.2e}"
