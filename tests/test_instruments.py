@@ -379,3 +379,34 @@ def test_resolved_config_holds_the_canonical_specs_and_round_trips():
     assert c.lr_schedule == "step:step_size=2:gamma=0.1"
     assert c.early_stop == "val_loss:patience=3:min_delta=0.0:mode=min:restore=true"
     assert TrainConfig.from_dict(c.to_dict()) == c
+
+
+def test_nothing_runs_per_update_unless_clipping_or_a_per_iteration_schedule_is_on():
+    for kw in ({}, dict(lr_schedule="step:2", early_stop="val_loss:3", warmup=2)):
+        tr = Trainer(SPEC, toy_data(), cfg(**kw))
+        assert tr.instruments.wrap_step(tr.optimizer.step) == tr.optimizer.step  # the optimizer's own step
+    for kw in (dict(clip_grad_norm=1.0), dict(lr_schedule="exp:0.9", schedule_every="iteration")):
+        tr = Trainer(SPEC, toy_data(), cfg(**kw))
+        assert tr.instruments.wrap_step(tr.optimizer.step) != tr.optimizer.step
+
+
+def test_a_checkpoint_from_before_the_instruments_resumes(tmp_path):
+    from trainlab.checkpoint import save_checkpoint
+
+    conf = cfg(epochs=4)
+    _, full = fit(SPEC, toy_data(), conf)
+    fit(SPEC, toy_data(), conf.replace(epochs=2), out_dir=tmp_path)
+    arrays, meta = load_checkpoint(tmp_path / CHECKPOINT_NAME)
+    del meta["instruments"]  # what an older trainlab wrote
+    for key in ("lr_schedule", "schedule_every", "warmup", "warmup_factor", "early_stop", "clip_grad_norm",
+                "clip_grad_value"):
+        del meta["config"][key]
+    for key in ("stopped_epoch", "restored_epoch"):
+        del meta["history"][key]
+    for r in meta["history"]["epochs"]:
+        del r["lr"]
+    save_checkpoint(tmp_path / CHECKPOINT_NAME, arrays, meta)
+    _, resumed = fit(SPEC, toy_data(), conf, out_dir=tmp_path, resume=True)
+    assert resumed.iter_loss == full.iter_loss and resumed.epochs[3:] == full.epochs[3:]
+    with pytest.raises(ValueError, match="training.lr_schedule: checkpoint None, now 'step:step_size=2:gamma=0.1'"):
+        fit(SPEC, toy_data(), conf.replace(lr_schedule="step:2"), out_dir=tmp_path, resume=True)

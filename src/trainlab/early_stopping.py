@@ -8,8 +8,8 @@ compared with the best so far b (b starts at +∞ for 'min', −∞ for 'max'):
 An improvement makes e the best epoch and resets the count of epochs without one; otherwise the
 count grows, and when it reaches ``patience`` training stops after epoch e. A NaN is never an
 improvement. With ``restore``, the parameters and batch-norm statistics of the best epoch are kept
-(a copy, taken when it improves) and put back into the model when training ends — whether it
-stopped early or ran every epoch.
+(a copy, taken when it improves) and put back into the model when training completes — whether it
+stopped early or ran every epoch (not after a divergence or an interruption).
 
 The state (best value and epoch, the count, the stop epoch, the kept weights) goes into the
 checkpoint, so a resumed run stops where an uninterrupted one does.
