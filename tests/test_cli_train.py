@@ -145,6 +145,25 @@ BAD_VALUES = [
     (["--checkpoint-every", "0"], ["--checkpoint-every", ">= 1"]),
     (["--train-size", "100", "--batch-size", "33", "--batch-norm"], ["--batch-size", "last mini-batch of 1"]),
     (["--batch-norm", "--batch-size", "1"], ["--batch-size", "batch of 2 or more"]),
+    # training instruments: schedules, warm-up, early stopping, clipping
+    (["--lr-schedule", "warm:3"], ["--lr-schedule", "unknown schedule 'warm'", "step, multistep, exp, cosine, plateau",
+                                   "the syntax is"]),
+    (["--lr-schedule", "step:0"], ["--lr-schedule", "step_size must be an integer >= 1, got '0'"]),
+    (["--lr-schedule", "plateau"], ["--lr-schedule", "monitors val_loss, but there is no validation split"]),
+    (["--lr-schedule", "plateau", "--schedule-every", "iteration"], ["--schedule-every", "cannot step every iteration"]),
+    (["--schedule-every", "often"], ["--schedule-every", "invalid choice: 'often'", "epoch", "iteration"]),
+    (["--schedule-every", "iteration"], ["--schedule-every", "no lr_schedule and no warmup"]),
+    (["--warmup", "-1"], ["--warmup", ">= 0"]),
+    (["--warmup", "2", "--warmup-factor", "0"], ["--warmup-factor", "(0, 1]"]),
+    (["--warmup-factor", "0.5"], ["--warmup-factor", "give warmup > 0 too"]),
+    (["--lr-schedule", "plateau", "--warmup", "2", "--val-fraction", "0.1"], ["--warmup", "ReduceLROnPlateau"]),
+    (["--early-stop", "test_acc:3"], ["--early-stop", "the test split must not decide"]),
+    (["--early-stop", "val_loss:0"], ["--early-stop", "patience must be an integer >= 1"]),
+    (["--early-stop", "val_loss:3"], ["--early-stop", "monitors val_loss, but there is no validation split"]),
+    (["--clip-grad-norm", "0"], ["--clip-grad-norm", "> 0"]),
+    (["--clip-grad-norm", "x"], ["--clip-grad-norm", "expected a number"]),
+    (["--clip-grad-value", "-1"], ["--clip-grad-value", "> 0"]),
+    (["--clip-grad-norm", "1", "--clip-grad-value", "1"], ["--clip-grad-value", "not both"]),
     # data
     (["--dataset", "cifar"], ["--dataset", "mnist"]),
     (["--data-dir", "/nonexistent/idx"], ["--data-dir", "/nonexistent/idx"]),
@@ -390,6 +409,37 @@ def test_resume_accepts_the_stored_options_and_names_the_ones_that_differ(capsys
     assert rc == 0 and "resumed from epoch 1" in stdout, err
     rc, _, err = cli(capsys, "train", *SMALL, "--out", out, "--resume", "--epochs", "1")
     assert rc == 2 and "already holds 2 epochs" in err
+
+
+def test_a_run_with_a_schedule_clipping_and_early_stopping_records_them_and_resumes_exactly(capsys, tmp_path):
+    args = [*SMALL, "--val-fraction", "0.2", "--epochs", "12", "--optimizer", "momentum", "--lr", "0.2",
+            "--lr-schedule", "multistep:2,4:0.5", "--early-stop", "val_acc:2:restore", "--clip-grad-norm", "1.0"]
+    out = tmp_path / "a"
+    rc, stdout, err = cli(capsys, "train", *args, "--out", out)
+    assert rc == 0, err
+    history, metrics = read(out / "history.json"), read(out / "summary.json")
+    assert [r["lr"] for r in history["epochs"]][:6] == [0.2, 0.2, 0.2, 0.1, 0.1, 0.05]
+    assert all(r["grad_norm_max"] >= r["grad_norm_mean"] > 0 for r in history["epochs"][1:])
+    stopped, restored = history["stopped_epoch"], history["restored_epoch"]
+    assert stopped is not None and stopped < 12 and len(history["epochs"]) == stopped + 1
+    assert restored is not None and restored < stopped
+    assert (metrics["status"], metrics["stopped_epoch"], metrics["restored_epoch"]) == ("completed", stopped, restored)
+    assert metrics["restored"] == history["epochs"][restored] and metrics["epochs_completed"] == stopped
+    assert history["message"].startswith("early stopping: val_acc did not rise for 2 epochs; "
+                                         f"stopped after epoch {stopped}")
+    assert history["message"] == metrics["message"] and history["message"] in stdout
+    assert f"test accuracy of the restored weights: {100 * history['epochs'][restored]['test_acc']:.2f}%" in stdout
+    config = read(out / "run.json")["config"]["training"]
+    assert config["lr_schedule"] == "multistep:milestones=2,4:gamma=0.5"
+    assert config["early_stop"] == "val_acc:patience=2:min_delta=0.0:mode=max:restore=true"
+    # stopped after 3 epochs, resumed with the short spelling of the same options: the same run
+    assert cli(capsys, "train", *args, "--epochs", "3", "--out", tmp_path / "b")[0] == 0
+    rc, stdout, err = cli(capsys, "train", *args, "--out", tmp_path / "b", "--resume")
+    assert rc == 0 and "resumed from epoch 3" in stdout, err
+    assert timeless(tmp_path / "b") == timeless(out)
+    # an option that differs is named
+    rc, _, err = cli(capsys, "train", *args[:-1], "2.0", "--out", tmp_path / "b", "--resume")
+    assert rc == 2 and "--clip-grad-norm (stored: 1.0, given: 2.0)" in err
 
 
 # -- a real kill ----------------------------------------------------------------------------------

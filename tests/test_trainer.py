@@ -82,7 +82,7 @@ def test_history_records_each_split_every_whole_epoch():
 def test_missing_splits_are_left_out():
     d = toy_data()
     _, h = fit(SPEC, Data(d.x_train, d.t_train), cfg(epochs=1))
-    assert set(h.last) == {"epoch", "iteration", "train_loss", "train_acc"}
+    assert set(h.last) == {"epoch", "iteration", "train_loss", "train_acc", "lr"}
 
 
 def test_eval_samples_evaluates_the_first_k_of_each_split():

@@ -19,9 +19,16 @@ class History:
     """``iter_loss[i]``: training-mode mini-batch loss of update i (before that update, incl. decay).
 
     ``epochs[e]``: a dict ``{"epoch": e, "train_loss", "train_acc", "val_loss", "val_acc",
-    "test_loss", "test_acc", "iteration"}`` evaluated after ``e`` whole epochs (epoch 0 = before
-    training). Keys of splits that are absent are left out. ``wall_time`` holds seconds since the
-    start of training at each epoch record; it is the only field that differs between reruns.
+    "test_loss", "test_acc", "iteration", "lr"}`` evaluated after ``e`` whole epochs (epoch 0 = before
+    training). Keys of splits that are absent are left out. ``lr`` is the learning rate of the
+    epoch's last update (epoch 0: the one the first update will use); with gradient clipping,
+    ``grad_norm_mean``/``grad_norm_max`` are the epoch's pre-clip global gradient norms. ``wall_time``
+    holds seconds since the start of training at each epoch record; it is the only field that differs
+    between reruns.
+
+    ``stopped_epoch``: the epoch after which training was stopped before ``epochs`` (early stopping
+    or a callback's ``trainer.stop``; ``message`` says why), else None. ``restored_epoch``: the epoch
+    whose weights the model was given back at the end (early stopping with restore), else None.
     """
 
     iter_loss: list[float] = field(default_factory=list)
@@ -29,6 +36,8 @@ class History:
     wall_time: list[float] = field(default_factory=list)
     status: str = "running"
     message: str = ""
+    stopped_epoch: int | None = None
+    restored_epoch: int | None = None
 
     def metric(self, key: str) -> list[float]:
         """One per-epoch series, e.g. ``history.metric("test_acc")``."""
@@ -44,7 +53,7 @@ class History:
     @classmethod
     def from_dict(cls, d: dict) -> "History":
         """From :meth:`to_dict`, or from strict JSON, where a NaN/inf number was written as null."""
-        known = {"iter_loss", "epochs", "wall_time", "status", "message"}
+        known = {"iter_loss", "epochs", "wall_time", "status", "message", "stopped_epoch", "restored_epoch"}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown history field(s) {sorted(unknown)}; accepted: {sorted(known)}")

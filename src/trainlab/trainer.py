@@ -16,6 +16,12 @@ With ``out_dir`` a checkpoint (:mod:`trainlab.checkpoint`) is written atomically
 ``checkpoint_every`` whole epochs; ``fit(..., resume=True)`` continues from it and ends with exactly
 the history of an uninterrupted run (``history.without_times()``). A NaN/inf loss (or parameters)
 stops training with ``history.status == 'diverged'`` and a message; nothing is raised.
+
+The configuration's instruments (:mod:`trainlab.instruments`: lr schedule and warm-up, gradient
+clipping, early stopping) wrap the optimizer's step and complete each epoch record; their state is
+in the checkpoint. A callback (or early stopping) ends training early with :meth:`Trainer.stop`:
+after the current whole epoch, status 'completed', ``history.stopped_epoch`` and the reason in
+``history.message``; a stopped run stays stopped when resumed.
 """
 
 from __future__ import annotations
@@ -23,86 +29,21 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .history import History
+from .instruments import Instruments
 from .model import MLP, ModelSpec
-from .optim import CONVENTIONS, OPTIMIZERS, make_optimizer
+from .optim import make_optimizer
 from .seeding import generator_state, set_generator_state, spawn_streams
-from .options import integer, option
-from .validate import ConfigError, ConfigTypeError, UnknownKeyError, check_choice
+from .train_config import SAMPLINGS, TrainConfig
+from .validate import ConfigError
 
 __all__ = ["TrainConfig", "Data", "Trainer", "fit", "Diverged", "SAMPLINGS"]
-
-SAMPLINGS = ("epoch", "replacement")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train. ``optimizer_params`` are the optimizer's own hyperparameters (``lr``, ``b1``, …);
-    the ones not given take the optimizer's defaults for ``convention`` and are filled in, so a
-    resolved configuration says every number that was used.
-
-    ``eval_samples``: evaluate each split on its first k samples (None = all), as the book's
-    ``evaluate_sample_num_per_epoch``. Each field declares its command-line option.
-    """
-
-    epochs: int = field(default=20, metadata=option("whole epochs to train", parse=integer))
-    batch_size: int = field(default=100, metadata=option("mini-batch size", parse=integer))
-    optimizer: str = field(default="adam", metadata=option("the optimizer ('trainlab list optimizers')",
-                                                           choices=OPTIMIZERS))
-    optimizer_params: dict = field(default_factory=dict)
-    convention: str = field(default="torch", metadata=option(
-        "optimizer convention: torch (torch.optim's defaults and numerics) or book (the book's code)",
-        choices=CONVENTIONS))
-    sampling: str = field(default="epoch", metadata=option(
-        "epoch: every sample once per epoch, shuffled; replacement: the book's np.random.choice batches",
-        choices=SAMPLINGS))
-    eval_samples: int | None = field(default=None, metadata=option(
-        "evaluate each split on its first K samples (default: all)", parse=integer, metavar="K"))
-    seed: int = field(default=0, metadata=option("one seed for weights, batch order, dropout and the split",
-                                                 parse=integer))
-    checkpoint_every: int = field(default=1, metadata=option("write the checkpoint every E epochs",
-                                                             parse=integer, metavar="E"))
-
-    def __post_init__(self):
-        for name in ("epochs", "batch_size", "checkpoint_every", "seed"):
-            value = getattr(self, name)
-            low = 0 if name in ("epochs", "seed") else 1
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise ConfigError(name, f"{name} must be an integer >= {low}, got {value!r}")
-        object.__setattr__(self, "optimizer", check_choice("optimizer", self.optimizer, OPTIMIZERS))
-        object.__setattr__(self, "convention",
-                           check_choice("optimizer convention", self.convention, CONVENTIONS, "convention"))
-        object.__setattr__(self, "sampling", check_choice("sampling", self.sampling, SAMPLINGS))
-        if self.eval_samples is not None and (not isinstance(self.eval_samples, (int, np.integer))
-                                              or isinstance(self.eval_samples, bool) or self.eval_samples < 1):
-            raise ConfigError("eval_samples", f"eval_samples must be an integer >= 1 or None, got {self.eval_samples!r}")
-        if not isinstance(self.optimizer_params, dict):
-            raise ConfigTypeError("optimizer_params", f"optimizer_params must be a dict, got {self.optimizer_params!r}")
-        # build once on a dummy buffer: bad hyperparameters fail here, where they were passed, and
-        # the ones not given are filled in with the optimizer's defaults
-        opt = make_optimizer(self.optimizer, (np.zeros(1), np.zeros(1)), self.convention, **self.optimizer_params)
-        object.__setattr__(self, "optimizer_params", dict(opt.hyperparameters))
-
-    def replace(self, **changes) -> "TrainConfig":
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise UnknownKeyError(sorted(unknown)[0], f"unknown training option(s) {sorted(unknown)}; "
-                                                      f"accepted: {sorted(known)}")
-        return cls(**d)
 
 
 @dataclass
@@ -133,7 +74,8 @@ class Trainer:
     """Owns one model, its optimizer, the random streams and the history of one run.
 
     ``callbacks``: objects with any of ``on_train_begin(trainer)``, ``on_step_end(trainer, loss)``,
-    ``on_epoch_end(trainer, record)``, ``on_train_end(trainer)``.
+    ``on_epoch_end(trainer, record)``, ``on_train_end(trainer)``; any of them may call
+    :meth:`stop`.
     """
 
     def __init__(self, spec: ModelSpec, data: Data, config: TrainConfig, callbacks=(), out_dir=None):
@@ -156,6 +98,8 @@ class Trainer:
         self._elapsed_before = 0.0
         self._start = None
         self.saved_epoch = None  # the epoch of the last checkpoint written or restored
+        self._stop_message = None
+        self.instruments = Instruments(config, self.optimizer, self.model.params, self.splits)
         if spec.batch_norm and config.batch_size == 1:
             raise ConfigError("batch_size", "batch_size=1 cannot train with batch norm: the statistics of one "
                                             "sample normalise every unit to 0; use a batch of 2 or more")
@@ -190,6 +134,18 @@ class Trainer:
             for i in range(0, n, b):
                 yield order[i : i + b]
 
+    def stop(self, message: str = "stopped by a callback") -> None:
+        """End training after the current whole epoch (so the history and the checkpoint stay whole),
+        with status 'completed' and ``message`` as the reason."""
+        self._stop_message = str(message)
+
+    def _stopping(self) -> bool:
+        """Whether training has stopped; a pending :meth:`stop` is written into the history here."""
+        if self.history.stopped_epoch is None and self._stop_message is not None:
+            self.history.stopped_epoch = self.epoch
+            self.history.message = self._stop_message
+        return self.history.stopped_epoch is not None
+
     def _call(self, hook: str, *args) -> None:
         for cb in self.callbacks:
             fn = getattr(cb, hook, None)
@@ -207,7 +163,8 @@ class Trainer:
         """
         self._start = time.perf_counter()
         self.history.status = "running"
-        self.history.message = ""
+        if self.history.stopped_epoch is None:  # a stopped run keeps its reason
+            self.history.message = ""
         try:
             self._call("on_train_begin")
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported, not warned
@@ -226,18 +183,27 @@ class Trainer:
                 self.history.message += f"; the checkpoint holds epoch {self.saved_epoch}"
             self._finish()
             raise
-        self._finish()
-        if self.history.status == "completed":
-            self.save()
+        self._finish(completed=self.history.status == "completed")
         return self.history
 
-    def _finish(self) -> None:
+    def _finish(self, completed: bool = False) -> None:
+        """Stop the clock; a completed run writes its checkpoint (the last epoch's weights, so that
+        more epochs continue exactly) and then gets its best epoch's weights back if asked to."""
         self._elapsed_before = self.elapsed()
         self._start = None
         try:
-            self._call("on_train_end")
-        except Exception:  # a failing callback must not hide the run's outcome
-            pass
+            if completed:
+                self.save()
+                restored = self.instruments.restore_best(self.model)
+                if restored is not None:
+                    self.history.restored_epoch = restored
+                    self.history.message += f"{'; ' if self.history.message else ''}restored the weights " \
+                                            f"of epoch {restored}"
+        finally:
+            try:
+                self._call("on_train_end")
+            except Exception:  # a failing callback must not hide the run's outcome
+                pass
 
     def elapsed(self) -> float:
         """Seconds of training so far, over every session of a resumed run."""
@@ -246,14 +212,15 @@ class Trainer:
         return self._elapsed_before + time.perf_counter() - self._start
 
     def _loop(self) -> None:
-        while self.epoch < self.config.epochs:
+        step = self.instruments.wrap_step(self.optimizer.step)  # the optimizer's own step unless instrumented
+        while self.epoch < self.config.epochs and not self._stopping():
             for idx in self._batches():
                 loss = self.model.gradient(self.x[idx], self.t[idx], check=False)
                 if not math.isfinite(loss):
                     raise Diverged(f"loss became {loss} at epoch {self.epoch + 1}, iteration "
                                    f"{len(self.history.iter_loss) + 1}: {self._likely_cause()}")
                 self.history.iter_loss.append(loss)
-                self.optimizer.step()
+                step()
                 self._call("on_step_end", loss)
             self.epoch += 1
             if not np.isfinite(self.model.params.data).all():  # e.g. BN keeps the loss finite
@@ -270,6 +237,10 @@ class Trainer:
 
     def _record(self) -> None:
         record = self.evaluate()
+        why = self.instruments.end_epoch(record, self.model.state_dict)
+        if why is not None:
+            self.stop(why)
+        self._stopping()  # into the history before the checkpoint, so a resumed run stops here too
         self.history.epochs.append(record)
         self.history.wall_time.append(self.elapsed())
         if self.out_dir is not None and (self.epoch % self.config.checkpoint_every == 0
@@ -286,7 +257,10 @@ class Trainer:
             path = self.out_dir / CHECKPOINT_NAME
         arrays = self.model.state_dict()
         arrays.update({f"optim/{k}": v for k, v in self.optimizer.state_dict().items()})
+        instruments, more = self.instruments.state_dict()
+        arrays.update(more)
         meta = {
+            "instruments": instruments,
             "epoch": self.epoch,
             "history": self.history.to_dict(),
             "spec": self.spec.to_dict(),
@@ -300,13 +274,15 @@ class Trainer:
     def restore(self, path) -> None:
         """Continue exactly where the checkpoint at ``path`` left off.
 
-        The spec and configuration must match the checkpoint's, except ``epochs`` (which may grow).
+        The spec and configuration must match the checkpoint's, except ``epochs`` (which may grow); an
+        option the checkpoint predates counts as its default.
         """
         arrays, meta = load_checkpoint(path)
         ours = {**{f"model.{k}": v for k, v in self.spec.to_dict().items()},
                 **{f"training.{k}": v for k, v in self.config.to_dict().items() if k != "epochs"}}
+        config = {**_DEFAULTS, **meta["config"]}
         theirs = {**{f"model.{k}": v for k, v in meta["spec"].items()},
-                  **{f"training.{k}": v for k, v in meta["config"].items() if k != "epochs"}}
+                  **{f"training.{k}": v for k, v in config.items() if k != "epochs"}}
         diff = [k for k in sorted(set(ours) | set(theirs)) if ours.get(k) != theirs.get(k)]
         if diff:
             detail = "; ".join(f"{k}: checkpoint {theirs.get(k)!r}, now {ours.get(k)!r}" for k in diff)
@@ -318,9 +294,13 @@ class Trainer:
         self.optimizer.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
         for name, state in meta["rng"].items():
             set_generator_state(self.streams[name], state)
+        self.instruments.load_state_dict(meta.get("instruments", {"lr": self.optimizer.lr}), arrays)
         self.epoch = self.saved_epoch = int(meta["epoch"])
         self.history = History.from_dict(meta["history"])
         self._elapsed_before = float(meta.get("elapsed", 0.0))
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
 
 
 def _loss_and_accuracy(model: MLP, x, t, batch_size: int | None = None) -> tuple[float, float]:

@@ -5,12 +5,14 @@ accuracy, time, status) and writes the run record into --out (see 'trainlab repo
 
   run.json        kind train: the resolved model, training (every optimizer hyperparameter, defaults
                   filled in) and data options, status, times
-  history.json    per-iteration loss, per-epoch loss/accuracy per split (rewritten every epoch)
+  history.json    per-iteration loss, per-epoch loss/accuracy per split and lr (rewritten every
+                  epoch); where early stopping stopped and which epoch's weights were restored
   history.csv     the per-epoch records as a table
-  summary.json    final and best metrics
+  summary.json    final and best metrics, stopped_epoch, restored_epoch
   figures/curves.png|svg  loss and accuracy per epoch
-  checkpoint.npz  parameters, BN statistics, optimizer state, random states, epoch, history
-                  (written atomically after every epoch; --resume continues from it)
+  checkpoint.npz  parameters, BN statistics, optimizer state, lr schedule and early-stopping state
+                  (best weights), random states, epoch, history (written atomically after every
+                  epoch; --resume continues from it)
 
 Exit codes: 0 completed; 1 diverged (loss became NaN/inf: training stops, the history so far is
 kept with status "diverged"), the data could not be read, or the output could not be written;
@@ -44,12 +46,29 @@ examples:
   trainlab train --train-size 300 --epochs 200 --weight-decay 0.1 --dropout 0.2 --eval-samples 1000
   trainlab train --data-dir ~/data/fashion-mnist --out runs/fashion      # any IDX dataset
   trainlab train --out runs/adam5 --resume --epochs 10      # continue a run (same options)
+  trainlab train --optimizer momentum --lr 0.1 --lr-schedule step:10:0.1 --epochs 30
+  trainlab train --lr-schedule multistep:30,60:0.1 --epochs 90
+  trainlab train --lr-schedule cosine:1000:1e-5 --schedule-every iteration --warmup 100 --warmup-factor 0.01
+  trainlab train --lr-schedule plateau:0.5:3 --val-fraction 0.1        # halve lr when val_loss stalls
+  trainlab train --early-stop val_loss:5:0.001:restore --val-fraction 0.1 --epochs 100
+  trainlab train --optimizer sgd --lr 0.5 --clip-grad-norm 1.0          # or --clip-grad-value 0.1
   trainlab compare runs/adam5 runs/sgd5                     # its curves beside another run's
 
 Only the hyperparameters of the chosen optimizer are accepted; omitted ones take that optimizer's
 defaults under --convention ('trainlab list optimizers' shows them). --weight-decay is the model's
 L2/L1 penalty (the book's ½λ‖W‖²); --opt-weight-decay is the optimizer's own (coupled, AdamW:
 decoupled) decay. Nesterov momentum is its own optimizer: --optimizer nesterov.
+
+Schedules follow torch.optim.lr_scheduler to the last bit (stepped after every epoch, or every update
+with --schedule-every iteration; a warm-up's N steps come first and the schedule counts from N):
+  step:STEP_SIZE[:GAMMA]  multistep:M1,M2,…[:GAMMA]  exp:GAMMA  cosine:T_MAX[:ETA_MIN]
+  plateau[:FACTOR[:PATIENCE]] with keys monitor=val_loss|val_acc|train_loss|train_acc, mode=min|max,
+  threshold, threshold_mode=rel|abs, cooldown, min_lr, eps (e.g. plateau:0.5:3:monitor=val_acc)
+--early-stop METRIC:PATIENCE[:MIN_DELTA][:restore] stops when METRIC has not improved by more than
+MIN_DELTA for PATIENCE epochs; restore ends with the best epoch's weights. The run is 'completed';
+the summary says where it stopped. Each epoch record holds its lr (and, when clipping, the mean and
+max pre-clip gradient norm). With --convention book, Momentum's velocity keeps the old lr in its
+past steps (v ← μv − ηg), torch's form applies a new lr to the whole step.
 
 --resume continues the run in --out with its stored options; options given again must have their
 stored values, except --epochs, which may grow. --overwrite replaces the run in --out.

@@ -36,7 +36,10 @@ def _gib(n: int) -> str:
 
 
 def summary_metrics(trainer) -> dict:
-    """Final and best metrics of a run (summary.json)."""
+    """Final and best metrics of a run (summary.json). ``final`` is the last evaluation;
+    ``stopped_epoch`` the epoch after which training stopped early (else null); ``restored_epoch`` the
+    epoch whose weights the model ended with (early stopping with restore, else null), and then
+    ``restored`` is that epoch's record."""
     history = trainer.history
     last = history.last
     out = {
@@ -46,7 +49,11 @@ def summary_metrics(trainer) -> dict:
         "iterations": len(history.iter_loss),
         "wall_time_s": round(trainer.elapsed(), 3),
         "final": dict(last),
+        "stopped_epoch": history.stopped_epoch,
+        "restored_epoch": history.restored_epoch,
     }
+    if history.restored_epoch is not None:
+        out["restored"] = next(dict(r) for r in history.epochs if r["epoch"] == history.restored_epoch)
     for key in ("train_acc", "val_acc", "test_acc", "train_loss", "val_loss", "test_loss"):
         if key in last:
             out[key] = last[key]
@@ -174,6 +181,8 @@ class TrainRun:
         if self.resumed_from is not None:
             head += f" (resumed from epoch {self.resumed_from})"
         lines.append(head)
+        if metrics["status"] == "completed" and metrics["message"]:  # stopped early, weights restored
+            lines.append(metrics["message"])
         final = metrics["final"]
         parts = [f"{s} acc {final[f'{s}_acc']:.4f} loss {final[f'{s}_loss']:.4f}"
                  for s in ("train", "val", "test") if f"{s}_acc" in final]
@@ -181,6 +190,10 @@ class TrainRun:
             lines.append(f"last evaluation (epoch {final['epoch']}): " + " | ".join(parts))
         if "test_acc" in final:
             lines.append(f"test accuracy: {100 * final['test_acc']:.2f}% (epoch {final['epoch']})")
+        restored = metrics.get("restored")
+        if restored is not None and "test_acc" in restored:
+            lines.append(f"test accuracy of the restored weights: {100 * restored['test_acc']:.2f}% "
+                         f"(epoch {restored['epoch']})")
         written = sorted(p.name for p in self.out.iterdir() if not p.name.startswith("."))
         lines.append(f"wrote {self.out}: {' '.join(written)}")
         return "\n".join(lines)
