@@ -28,16 +28,13 @@ Files are written through :mod:`trainlab.files` (atomic, 0644 under umask 022, s
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import os
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from . import files
+from .lock import LOCK_NAME, DirectoryLock, LockHeld, command_line, now
 
 __all__ = [
     "RunRecord",
@@ -47,6 +44,7 @@ __all__ = [
     "DirectoryLock",
     "find_runs",
     "is_run",
+    "is_legacy_run",
     "KINDS",
     "STATUSES",
     "MANIFEST",
@@ -55,7 +53,6 @@ __all__ = [
 
 FORMAT = 1
 MANIFEST = "run.json"
-LOCK_NAME = ".lock"
 KINDS = ("train", "experiment", "search", "trial")
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "crashed")
 #: what an older trainlab wrote instead of run.json
@@ -74,67 +71,11 @@ class RunLocked(RunError):
     """Another process is writing this run."""
 
 
-def _command_line() -> str:
-    """How this process was started: ``trainlab run all --seeds 5`` (the program's name, not its path)."""
-    return " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]])
-
-
-def _now() -> str:
-    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-class DirectoryLock:
-    """An exclusive OS lock (``flock``) on ``FOLDER/.lock``, held until :meth:`release` or exit.
-
-    The lock file says who holds it (pid, command, since when) so a refused process can name it.
-    The kernel drops the lock when the holder dies, however it dies, so a kill never leaves a
-    stale lock behind.
-    """
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-        self.path = self.folder / LOCK_NAME
-        self.fd: int | None = None
-
-    def acquire(self) -> "DirectoryLock":
-        import fcntl
-
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = self._holder(fd)
-            os.close(fd)
-            raise RunLocked(f"{self.folder} is in use by {holder}; wait for it to finish, or stop it, "
-                            f"then try again") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "command": _command_line(), "since": _now()}).encode())
-        self.fd = fd
-        return self
-
-    @staticmethod
-    def _holder(fd: int) -> str:
-        try:
-            info = json.loads(os.pread(fd, 4096, 0) or b"{}")
-            return f"process {info['pid']} ({info.get('command') or '?'}, since {info.get('since', '?')})"
-        except (OSError, ValueError, KeyError, TypeError):
-            return "another process"
-
-    def release(self) -> None:
-        if self.fd is not None:
-            import fcntl
-
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
-            finally:
-                os.close(self.fd)
-                self.fd = None
-
-    def __enter__(self):
-        return self.acquire()
-
-    def __exit__(self, *exc):
-        self.release()
+def _lock(folder: Path) -> DirectoryLock:
+    try:
+        return DirectoryLock(folder).acquire()
+    except LockHeld as exc:
+        raise RunLocked(str(exc)) from None
 
 
 def is_run(path) -> bool:
@@ -185,7 +126,7 @@ class RunRecord:
         if path.exists() and not path.is_dir():
             raise RunExists(f"{path} is a file, not a folder; choose another output folder")
         path.mkdir(parents=True, exist_ok=True)
-        held = DirectoryLock(path).acquire() if lock else None
+        held = _lock(path) if lock else None
         try:
             previous = cls._existing(path)
             if previous is not None and resume:
@@ -210,11 +151,11 @@ class RunRecord:
             manifest = dict(previous) if (previous is not None and resume) else {}
             manifest.update({
                 "format": FORMAT, "kind": kind, "name": name, "status": "running", "message": "",
-                "trainlab_version": __version__, "command": _command_line(),
+                "trainlab_version": __version__, "command": command_line(),
             })
             manifest.setdefault("title", "")
             manifest.setdefault("reduced", False)
-            manifest.setdefault("started", _now())
+            manifest.setdefault("started", now())
             if config is not None:
                 manifest["config"] = config
             manifest.update(fields)
@@ -263,7 +204,7 @@ class RunRecord:
         """Record how the run ended (status, message, end time, elapsed seconds) and release the lock."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
-        self.manifest.update(status=status, message=message, ended=_now(), elapsed_s=round(self.elapsed(), 3))
+        self.manifest.update(status=status, message=message, ended=now(), elapsed_s=round(self.elapsed(), 3))
         self.manifest.update(fields)
         self.save()
         self.close()
@@ -432,11 +373,19 @@ def _seed_number(stem: str) -> int:
         return 1 << 30
 
 
-def find_runs(root, max_depth: int = 3) -> list[Path]:
-    """Run directories under ``root`` (``root`` itself if it is one), not descending into runs."""
+def is_legacy_run(path) -> bool:
+    """True for a folder an older trainlab (< 0.2) wrote: a result.json and no run.json."""
+    return (Path(path) / LEGACY_MANIFEST).is_file() and not is_run(path)
+
+
+def find_runs(root, max_depth: int = 3, match=is_run) -> list[Path]:
+    """Folders under ``root`` that ``match`` (default: run directories; ``root`` itself if it
+    matches), never looking inside a run."""
     root = Path(root)
-    if is_run(root):
+    if match(root):
         return [root]
+    if is_run(root):
+        return []
     found: list[Path] = []
 
     def walk(folder: Path, depth: int):
@@ -445,9 +394,9 @@ def find_runs(root, max_depth: int = 3) -> list[Path]:
         except OSError:
             return
         for p in entries:
-            if is_run(p):
+            if match(p):
                 found.append(p)
-            elif depth < max_depth:
+            elif depth < max_depth and not is_run(p):
                 walk(p, depth + 1)
 
     walk(root, 1)

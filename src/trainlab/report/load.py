@@ -106,35 +106,11 @@ def _sort_key(runs_dir: Path, path: Path) -> tuple:
             _relative(runs_dir, path))
 
 
-def _legacy_folders(root: Path, max_depth: int = 3) -> list[Path]:
-    """Folders with result.json but no run.json (trainlab < 0.2), not inside a run."""
-    found: list[Path] = []
-
-    def walk(folder: Path, depth: int):
-        try:
-            entries = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-        except OSError:
-            return
-        for p in entries:
-            if rec.is_run(p):
-                continue
-            if (p / rec.LEGACY_MANIFEST).is_file():
-                found.append(p)
-            elif depth < max_depth:
-                walk(p, depth + 1)
-
-    if not rec.is_run(root):
-        if (root / rec.LEGACY_MANIFEST).is_file():
-            return [root]
-        walk(root, 1)
-    return found
-
-
 def find_runs(runs_dir) -> list[Path]:
     """Every run under ``runs_dir`` (:func:`trainlab.record.find_runs`) and every folder an older
     trainlab wrote: experiments in the book's order, then searches, train runs, others, old ones."""
     runs_dir = Path(runs_dir)
-    paths = rec.find_runs(runs_dir) + _legacy_folders(runs_dir)
+    paths = rec.find_runs(runs_dir) + rec.find_runs(runs_dir, match=rec.is_legacy_run)
     return sorted(paths, key=lambda p: _sort_key(runs_dir, p))
 
 
