@@ -22,8 +22,8 @@ from .options import HIDDEN_SYNTAX, hidden_option, number, option, parse_hidden
 from .params import ParamBuffer
 from .validate import (
     ConfigError,
-    UnknownKeyError,
     check_choice,
+    from_fields,
     check_inputs,
     check_labels,
     check_nonnegative,
@@ -119,12 +119,7 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelSpec":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise UnknownKeyError(sorted(unknown)[0], f"unknown model option(s) {sorted(unknown)}; "
-                                                      f"accepted: {sorted(known)}")
-        return cls(**d)
+        return from_fields(cls, d, "model option")
 
     @property
     def sizes(self) -> list[int]:

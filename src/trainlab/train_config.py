@@ -14,7 +14,7 @@ from .instruments import (EARLY_STOP_SYNTAX, SCHEDULE_EVERY, SCHEDULE_SYNTAX, ca
                           canonical_schedule, early_stop_option, schedule_option)
 from .optim import CONVENTIONS, OPTIMIZERS, make_optimizer
 from .options import integer, number, option
-from .validate import ConfigError, ConfigTypeError, UnknownKeyError, _is_number, check_choice
+from .validate import ConfigError, ConfigTypeError, _is_number, check_choice, from_fields
 
 __all__ = ["TrainConfig", "SAMPLINGS"]
 
@@ -137,9 +137,4 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise UnknownKeyError(sorted(unknown)[0], f"unknown training option(s) {sorted(unknown)}; "
-                                                      f"accepted: {sorted(known)}")
-        return cls(**d)
+        return from_fields(cls, d, "training option")

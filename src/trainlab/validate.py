@@ -17,6 +17,8 @@ __all__ = [
     "check_unit_interval",
     "check_inputs",
     "check_labels",
+    "check_known_keys",
+    "from_fields",
 ]
 
 
@@ -121,6 +123,18 @@ def check_labels(t, n_samples: int, num_classes: int, *, name: str = "t") -> np.
             raise ValueError(f"{name} contains NaN or inf")
         return t
     raise ValueError(f"{name} must be integer labels (N,) or one-hot (N, {num_classes}), got shape {t.shape}")
+
+
+def from_fields(cls, d: Mapping, kind: str):
+    """``cls(**d)`` for a dataclass, after refusing keys that are not its fields (naming them and
+    the accepted ones); ``kind`` is the words of the message ("model option")."""
+    import dataclasses
+
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(d) - set(known))
+    if unknown:
+        raise UnknownKeyError(unknown[0], f"unknown {kind}(s) {unknown}; accepted: {sorted(known)}")
+    return cls(**d)
 
 
 def check_known_keys(kind: str, given: Mapping, accepted: Iterable[str]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..options import integer, number, option
-from ..validate import ConfigError, UnknownKeyError, check_choice
+from ..validate import ConfigError, check_choice, from_fields
 from .mnist import DATASETS
 
 __all__ = ["DataSpec", "Arrays", "load_arrays"]
@@ -82,12 +82,7 @@ class DataSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "DataSpec":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise UnknownKeyError(sorted(unknown)[0], f"unknown data option(s) {sorted(unknown)}; "
-                                                      f"accepted: {sorted(known)}")
-        return cls(**d)
+        return from_fields(cls, d, "data option")
 
     def load(self, seed: int = 0) -> Arrays:
         """The arrays (raises :class:`~trainlab.data.DataError` for unreadable files, ConfigError for

@@ -90,6 +90,15 @@ def train_same_batches(nets: dict, x, t, iterations: int, batch_size: int, rng: 
     return {name: history(iter_loss=v) for name, v in losses.items()}
 
 
+def check_final_window(config: dict) -> None:
+    """The 'final' smoothed loss averages the last ``final_window`` iterations: at most ``iterations``."""
+    from ..validate import ConfigError
+
+    if config["final_window"] > config["iterations"]:
+        raise ConfigError("final_window", f"final_window ({config['final_window']}) must be at most "
+                                          f"iterations ({config['iterations']})")
+
+
 def smoothed_summary(runs: list[dict], names, window: int = 100, at=(0, 100, 500, 1000, 1900)) -> dict:
     """Per net of ``runs[k]['histories']``: the book-smoothed ``iter_loss`` per seed, its mean and
     min–max band over seeds, "final" (the mean of the last ``window`` smoothed points, averaged over
@@ -110,6 +119,28 @@ def smoothed_summary(runs: list[dict], names, window: int = 100, at=(0, 100, 500
 
 
 # -- the book's small net of §6.4 ---------------------------------------------------------------------
+def small_net_keys(epochs: int, epochs_help: str, curve_low: int = 0) -> dict:
+    """The declared keys of the §6.4 set-up that overfitting, dropout and ensemble share."""
+    from ..model import DTYPES
+    from ..trainer import SAMPLINGS
+    from .keys import Choice, Float, Int, Ints
+
+    return {
+        "train_size": Int(300, "train on the first N training images (the book's 300)", low=1),
+        "hidden_sizes": Ints([100] * 6, "hidden layer widths (the book's 784-[100]*6-10, ReLU, He)", high=4096,
+                             max_len=32),
+        "lr": Float(0.01, "SGD's learning rate η", low=0, low_open=True),
+        "batch_size": Int(100, "mini-batch size (3 updates per epoch on 300 images)", low=1, high=60_000),
+        "epochs": Int(epochs, epochs_help, low=1, high=10_000),
+        "sampling": Choice("replacement", SAMPLINGS, "mini-batches drawn with replacement (the book's "
+                           "Trainer) or a fresh order every epoch"),
+        "curve_test_samples": Int(2000, "per-epoch test curve on the first N test images (speed"
+                                  + ("; 0: none" if curve_low == 0 else "") + "); the final test accuracy is "
+                                  "always on all of them", low=curve_low, high=10_000),
+        "dtype": Choice("float32", DTYPES, "parameter dtype"),
+    }
+
+
 def train_small_net(config: dict, seed: int, *, weight_decay: float = 0.0, dropout: float = 0.0,
                     convention: str = "inverted", epochs: int | None = None, callbacks=()) -> tuple:
     """Train the book's 784-[100]*6-10 net (``config['hidden_sizes']``) on the first ``train_size``

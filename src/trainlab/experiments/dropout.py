@@ -15,12 +15,10 @@ images, final test accuracy on all of them (10,000). Curves: the trainer's histo
 from __future__ import annotations
 
 from ..layers import DROPOUT_CONVENTIONS
-from ..model import DTYPES
-from ..trainer import SAMPLINGS
 from ..validate import ConfigError
 from .base import Claim, Experiment
-from .common import check_train_count, summarize_variant, train_small_net
-from .keys import Choice, Choices, Float, Floats, Int, Ints
+from .common import check_train_count, small_net_keys, summarize_variant, train_small_net
+from .keys import Choices, Floats
 from .panels import accuracy_panel, book_table
 
 __all__ = ["EXPERIMENT", "Dropout"]
@@ -34,21 +32,11 @@ class Dropout(Experiment):
     book_figures = "Fig 6-23"
     shows = "dropout keeps the overfitting net's train accuracy below 100% and shrinks its train–test gap"
     config = {
-        "train_size": Int(300, "train on the first N training images (the book's 300)", low=1),
-        "hidden_sizes": Ints([100] * 6, "hidden layer widths (the book's 784-[100]*6-10, ReLU, He)", high=4096,
-                             max_len=32),
-        "lr": Float(0.01, "SGD's learning rate η", low=0, low_open=True),
-        "batch_size": Int(100, "mini-batch size", low=1, high=60_000),
-        "epochs": Int(301, "epochs (the book's Trainer epochs=301)", low=1, high=10_000),
-        "sampling": Choice("replacement", SAMPLINGS, "mini-batches drawn with replacement (the book's "
-                           "Trainer) or a fresh order every epoch"),
+        **small_net_keys(301, "epochs (the book's Trainer epochs=301)"),
         "ratios": Floats([0.2, 0.15], "dropout ratios p (0.2 in the book's code, 0.15 in its caption)", low=0,
                          low_open=True, high=1, high_open=True, max_len=8),
         "conventions": Choices(["classic", "inverted"], DROPOUT_CONVENTIONS,
                                "dropout conventions: the book's classic (scaled at test) and inverted (torch)"),
-        "curve_test_samples": Int(2000, "per-epoch test curve on the first N test images (speed; 0: none); "
-                                  "the final test accuracy is always on all of them", low=0, high=10_000),
-        "dtype": Choice("float32", DTYPES, "parameter dtype"),
     }
     reduced = {"epochs": 40, "curve_test_samples": 300, "ratios": [0.2]}  # tests: 3 nets × 120 updates
     #: one seed trains 5 nets × 301 epochs (~27 s); 2 seeds fit the run-all budget

@@ -24,11 +24,9 @@ import numpy as np
 
 from ..layers import DROPOUT_CONVENTIONS
 from ..losses import softmax
-from ..model import DTYPES
-from ..trainer import SAMPLINGS
 from .base import Claim, Experiment
-from .common import check_train_count, dataset, final_stats, history, train_small_net
-from .keys import Choice, Float, Int, Ints
+from .common import check_train_count, dataset, final_stats, history, small_net_keys, train_small_net
+from .keys import Choice, Float, Int
 
 __all__ = ["EXPERIMENT", "Ensemble"]
 
@@ -68,22 +66,12 @@ class Ensemble(Experiment):
              "as the book's reading of dropout as an ensemble suggests")
     config = {
         "n_nets": Int(5, "independently trained nets whose probabilities are averaged", low=2, high=50),
-        "train_size": Int(300, "train on the first N training images (the overfitting set-up, book §6.4.1)",
-                          low=1),
-        "hidden_sizes": Ints([100] * 6, "hidden layer widths (784-[100]*6-10, ReLU, He)", high=4096, max_len=32),
-        "lr": Float(0.01, "SGD's learning rate η", low=0, low_open=True),
-        "batch_size": Int(100, "mini-batch size", low=1, high=60_000),
-        "epochs": Int(201, "epochs of each net of the ensemble", low=1, high=10_000),
-        "sampling": Choice("replacement", SAMPLINGS, "mini-batches drawn with replacement (the book's) or a "
-                           "fresh order every epoch"),
+        **small_net_keys(201, "epochs of each net of the ensemble", curve_low=1),
         "dropout_ratio": Float(0.2, "dropout ratio p of the dropout net (the book's code)", low=0, high=1,
                                high_open=True),
         "dropout_convention": Choice("inverted", DROPOUT_CONVENTIONS, "the dropout net's convention (see the "
                                      "module doc; classic is the book's)"),
         "dropout_epochs": Int(301, "epochs of the dropout net (the book's dropout script)", low=1, high=10_000),
-        "curve_test_samples": Int(2000, "per-epoch curves on the first N test images (speed); the final numbers "
-                                  "are on all of them", low=1, high=10_000),
-        "dtype": Choice("float32", DTYPES, "parameter dtype"),
     }
     reduced = {"n_nets": 3, "epochs": 30, "dropout_epochs": 30, "curve_test_samples": 300}
     #: one seed already trains 6 nets (~24 s) and the 5 nets give the single-net spread

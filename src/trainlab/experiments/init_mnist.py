@@ -22,7 +22,7 @@ from ..model import DTYPES, MLP, ModelSpec
 from ..optim import CONVENTIONS, OPTIMIZERS, make_optimizer
 from ..seeding import spawn_streams
 from .base import Claim, Experiment
-from .common import dataset, dims, smoothed_summary, train_same_batches
+from .common import check_final_window, dataset, dims, smoothed_summary, train_same_batches
 from .keys import Bool, Choice, Float, Int, Ints, Mapping
 from .panels import loss_figure
 
@@ -80,11 +80,7 @@ class InitMnist(Experiment):
     seed_seconds = 10.0
 
     def check_config(self, config: dict) -> None:
-        from ..validate import ConfigError
-
-        if config["final_window"] > config["iterations"]:
-            raise ConfigError("final_window", f"final_window ({config['final_window']}) must be at most "
-                                              f"iterations ({config['iterations']})")
+        check_final_window(config)
 
     book = {
         "source": "JP-notebook run (one unseeded run, post-update loss on the current batch)",

@@ -24,7 +24,7 @@ from ..model import DTYPES, MLP, ModelSpec
 from ..optim import CONVENTIONS, make_optimizer
 from ..seeding import spawn_streams
 from .base import Claim, Experiment
-from .common import OPTIMIZER_LABELS as LABELS
+from .common import OPTIMIZER_LABELS as LABELS, check_final_window
 from .common import dataset, dims, smoothed_summary, train_same_batches
 from .keys import Choice, Choices, Float, Int, Ints, Text
 from .panels import loss_figure
@@ -73,12 +73,9 @@ class OptimizerMnist(Experiment):
 
     def check_config(self, config: dict) -> None:
         from ..init import resolve_init
-        from ..validate import ConfigError
 
         resolve_init(config["init"])
-        if config["final_window"] > config["iterations"]:
-            raise ConfigError("final_window", f"final_window ({config['final_window']}) must be at most "
-                                              f"iterations ({config['iterations']})")
+        check_final_window(config)
 
     book = {
         "source": "JP-notebook run (one unseeded run, post-update loss on the current batch, unsmoothed)",

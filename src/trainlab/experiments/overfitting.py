@@ -14,12 +14,10 @@ order, so the comparison is paired. Curves: the trainer's history of each varian
 
 from __future__ import annotations
 
-from ..model import DTYPES
-from ..trainer import SAMPLINGS
 from ..validate import ConfigError
 from .base import Claim, Experiment
-from .common import check_train_count, summarize_variant, train_small_net
-from .keys import Choice, Float, Floats, Int, Ints
+from .common import check_train_count, small_net_keys, summarize_variant, train_small_net
+from .keys import Float, Floats
 from .panels import accuracy_panel, book_table
 
 __all__ = ["EXPERIMENT", "Overfitting"]
@@ -34,19 +32,9 @@ class Overfitting(Experiment):
     shows = ("trained on 300 images the 7-layer net reaches 100% train accuracy far above its test accuracy; "
              "weight decay λ = 0.1 shrinks that gap")
     config = {
-        "train_size": Int(300, "train on the first N training images (the book's 300)", low=1),
-        "hidden_sizes": Ints([100] * 6, "hidden layer widths (the book's 784-[100]*6-10, ReLU, He)", high=4096,
-                             max_len=32),
-        "lr": Float(0.01, "SGD's learning rate η", low=0, low_open=True),
-        "batch_size": Int(100, "mini-batch size (3 updates per epoch on 300 images)", low=1, high=60_000),
-        "epochs": Int(201, "epochs (the book records 201 accuracies)", low=1, high=10_000),
-        "sampling": Choice("replacement", SAMPLINGS, "mini-batches drawn with replacement (the book's) or a "
-                           "fresh order every epoch"),
+        **small_net_keys(201, "epochs (the book records 201 accuracies)"),
         "weight_decays": Floats([0.0, 0.1], "the decays λ of ½λ‖W‖² compared: 0 (the baseline) and the book's "
                                 "0.1; the claims use 0.1, else the last", low=0, high=100, min_len=2, max_len=8),
-        "curve_test_samples": Int(2000, "per-epoch test curve on the first N test images (speed; 0: none); "
-                                  "the final test accuracy is always on all of them", low=0, high=10_000),
-        "dtype": Choice("float32", DTYPES, "parameter dtype"),
         "large_gap": Float(0.15, "claim: without decay the final train − test gap is at least this", low=0,
                            high=1),
     }
