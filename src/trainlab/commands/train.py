@@ -194,11 +194,15 @@ def run(args) -> int:
         raise UsageError("-q (only the final summary) and -v (more output) contradict each other: give one")
     out = _default_out() if args.out is None else Path(args.out)
     stored = None
-    if args.resume:
+    if args.resume and (out / "run.json").is_file():
         try:
-            stored = RunRecord.open(out).config if (out / "run.json").is_file() else None
+            previous = RunRecord.open(out)
         except Exception as exc:
             raise UsageError(f"--resume: {exc}") from None
+        if previous.kind != "train":
+            raise UsageError(f"--resume: {out} holds a {previous.kind or 'damaged'} run, not a train run; "
+                             f"choose the folder of a train run")
+        stored = previous.config
     if stored:
         sections = _check_resume(stored, g)
     else:

@@ -139,6 +139,8 @@ class ExperimentRun:
                     claims.append(self._divergence_claim())
                 record.write_claims(claims)
                 record.write_figures(exp.figures(config, summary, runs))
+            except OSError:  # the disk (full, read-only): not the experiment's fault; the command says it
+                raise
             except Exception:
                 self.error = traceback.format_exc()
                 self.say(f"[{self.name}] crashed while summarising:\n{self.error}")
@@ -224,11 +226,15 @@ def run_plan(plan: list[Planned], out_dir=DEFAULT_OUT, executor=None, overwrite:
             run.seed_done(seed, payload, error)
             if run.complete:
                 finished[name] = run.finish()
-    except BaseException as exc:  # Ctrl-C/SIGTERM: every unfinished record says so
+    except BaseException as exc:  # Ctrl-C/SIGTERM, a full disk: every unfinished record says so if it can
         for name, run in runs.items():
             if name not in finished:
-                run.record.finish("interrupted" if isinstance(exc, KeyboardInterrupt) else "crashed",
-                                  f"stopped after {len(run.results)} of {run.seeds} seed(s)")
+                try:
+                    run.record.finish("interrupted" if isinstance(exc, KeyboardInterrupt) else "crashed",
+                                      f"stopped after {len(run.results)} of {run.seeds} seed(s): "
+                                      f"{type(exc).__name__}: {exc}")
+                except OSError:
+                    run.record.close()
         raise
     return {p.name: finished[p.name] for p in plan}
 
