@@ -206,9 +206,10 @@ def _data_description(config: dict) -> dict | None:
 
 
 def run_plan(plan: list[Planned], out_dir=DEFAULT_OUT, executor=None, overwrite: bool = False,
-             progress: bool = True) -> dict[str, dict]:
+             progress: bool = True, task=None) -> dict[str, dict]:
     """Run every seed of every planned experiment on ``executor`` (default: this process), longest
-    first; each experiment's record is finished when its last seed is back. Returns {name: result}."""
+    first; each experiment's record is finished when its last seed is back. Returns {name: result}.
+    ``task`` replaces :func:`run_seed_task` (same arguments and result; the profiler wraps it)."""
     out_dir = Path(out_dir)
     executor = executor or InProcess()
     runs = _open_records(plan, out_dir, overwrite, progress)
@@ -220,7 +221,7 @@ def run_plan(plan: list[Planned], out_dir=DEFAULT_OUT, executor=None, overwrite:
             costs.append(float(exp.seed_seconds) * (0.1 if p.reduced else 1.0))
     finished: dict[str, dict] = {}
     try:
-        for i, payload, error in run_all(executor, run_seed_task, jobs, costs):
+        for i, payload, error in run_all(executor, task or run_seed_task, jobs, costs):
             name, _, seed = jobs[i]
             run = runs[name]
             run.seed_done(seed, payload, error)
