@@ -20,7 +20,7 @@ from .init import make_weight, resolve_init
 from .layers import ACTIVATIONS, BN_CONVENTIONS, DROPOUT_CONVENTIONS, Affine, BatchNorm, Dropout
 from .losses import SoftmaxCrossEntropy
 from .options import HIDDEN_SYNTAX, hidden_option, number, option, parse_hidden
-from .params import ParamBuffer
+from .params import BLOCK, ParamBuffer
 from .validate import (
     ConfigError,
     UnknownKeyError,
@@ -276,11 +276,12 @@ class MLP:
         lam = self.spec.weight_decay
         if lam:
             p = self.params
-            g = p.grad[: p.n_decay]
-            if self.spec.weight_decay_kind == "l2":
-                g += p.data.dtype.type(lam) * p.decayed
-            else:
-                g += p.data.dtype.type(lam) * np.sign(p.decayed)
+            lam = p.dtype.type(lam)
+            w, g = p.decayed, p.grad[: p.n_decay]
+            l2 = self.spec.weight_decay_kind == "l2"
+            for lo in range(0, w.size, BLOCK):  # in blocks: no temporary the size of all the weights
+                wb = w[lo : lo + BLOCK]
+                g[lo : lo + BLOCK] += lam * (wb if l2 else np.sign(wb))
         return loss
 
     def accuracy(self, x, t, batch_size: int | None = None) -> float:
