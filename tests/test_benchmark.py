@@ -145,3 +145,21 @@ def test_bad_flags_are_usage_errors(args):
     with pytest.raises(SystemExit) as exc:
         step_speed.main(args)
     assert exc.value.code == 2
+
+
+def test_eval_speed_baseline_is_todays_evaluation_and_prints_json(capsys):
+    """eval_speed's 'old' path computes what the inference path computes (so the timings compare
+    equal work), and a tiny run prints every figure as JSON."""
+    import eval_speed
+
+    model = tl.MLP(tl.ModelSpec(784, (100, 100), 10), rng=0)
+    rng = np.random.default_rng(1)
+    x, t = model.check_batch(rng.random((300, 784), dtype=np.float32), rng.integers(0, 10, 300))
+    assert eval_speed.old_evaluate(model, x, t) == model.evaluate(x, t)
+    assert eval_speed.main(["--threads", "1", "--nets", "2", "--depths", "1", "--rows", "50", "--rounds", "1",
+                            "--seconds", "0.01"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    (cell,) = report["cells"]
+    assert (cell["threads"], cell["nets"], cell["model"], cell["rows"]) == (1, 2, "784-100-10", 50)
+    assert cell["many_vs_one_by_one"] == pytest.approx(cell["one_by_one_ms"] / cell["many_ms"], rel=0.05)
+    assert cell["inference_vs_old"] == pytest.approx(cell["old_ms"] / cell["one_by_one_ms"], rel=0.05)
