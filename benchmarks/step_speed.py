@@ -1,7 +1,7 @@
 """Speed of one training step: TrainLab float32 vs the book's code vs PyTorch, in one process.
 
-A step is forward, backward and the optimizer update of 784-[100,100,100,100]-10 (ReLU, He) on a
-mini-batch of 128 real MNIST images, with SGD and with Adam, for:
+A step is forward, backward and the optimizer update of 784-[W]×depth-10 (ReLU, He; by default the
+book's 784-[100,100,100,100]-10) on a mini-batch of B real MNIST images, with SGD and with Adam, for:
 
 * ``trainlab``: ``MLP.gradient`` + ``Optimizer.step`` on the flat float32 buffer;
 * ``book``: ``benchmarks/book_style.py``, the reference code as book-ch06.md describes it
@@ -13,14 +13,18 @@ mini-batch of 128 real MNIST images, with SGD and with Adam, for:
   float32, with ``torch.set_num_threads`` equal to the BLAS threads of the other two.
 
 Every implementation gets the same pre-drawn batches (no data loading is timed). The machine is
-shared and a small step's speed flips between levels for seconds at a time, so the three are timed
-in interleaved rounds and each figure is the median of its rounds. The float32 matrix-multiply
-peak (a 1024³ ``sgemm``, best of its rounds) is measured in the same run; the step's FLOP count
-is 2·B·Σ fan_in·fan_out forward, as much again for dW, and 2·B·fan_in·fan_out for every dx but the
-input's (TrainLab and torch skip that one; the book's code computes it and gets no credit for it).
+shared and a small step's speed flips between levels for seconds at a time, so the implementations
+are timed in interleaved rounds and each figure is the median of its rounds. The float32
+matrix-multiply peak (a 1024³ ``sgemm``) is timed in the same rounds, so a cell's share of the peak
+compares figures taken under the same load; the step's FLOP count is 2·B·Σ fan_in·fan_out forward,
+as much again for dW, and 2·B·fan_in·fan_out for every dx but the input's (TrainLab and torch skip
+that one; the book's code computes it and gets no credit for it).
 
-Run: ``python benchmarks/step_speed.py`` (``--threads 1,2``, ``--rounds``, ``--seconds``).
-The last line printed is one JSON object with every figure.
+Run: ``python benchmarks/step_speed.py`` (``--threads 1,2``, ``--rounds``, ``--seconds``). A sweep:
+``--width 100 --width 1024 --batch 32,128,512`` (each flag repeatable or a comma list; ``--depth``
+hidden layers, ``--impls trainlab,torch`` to leave the slow float64 book code out). For every cell
+(width × batch), thread count and optimizer it prints TrainLab's and torch's steps/s, their ratio,
+TrainLab's GFLOP/s and its share of the peak. The last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -47,6 +51,11 @@ OPTIMIZERS = ("sgd", "adam")
 LR = {"sgd": 0.01, "adam": 0.001}  # the book's defaults
 
 
+def model_sizes(width: int = 100, depth: int = 4) -> tuple[int, ...]:
+    """784-[width]×depth-10."""
+    return (784, *[width] * depth, 10)
+
+
 def step_flops(sizes=SIZES, batch=128) -> int:
     """Multiply-adds ×2 of forward, dW and every dx except the input's."""
     mats = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
@@ -60,9 +69,9 @@ def make_batches(batch: int, count: int, seed: int = 0):
             for idx in (rng.integers(0, x.shape[0], batch) for _ in range(count))]
 
 
-# -- the three implementations: each returns a step(x, t) closure ---------------------------------
-def trainlab_step(optimizer: str):
-    model = tl.MLP(tl.ModelSpec(SIZES[0], SIZES[1:-1], SIZES[-1], activation="relu", init="he"), rng=0)
+# -- the implementations: each returns a step(x, t) closure ---------------------------------------
+def trainlab_step(optimizer: str, sizes=SIZES):
+    model = tl.MLP(tl.ModelSpec(sizes[0], sizes[1:-1], sizes[-1], activation="relu", init="he"), rng=0)
     opt = tl.make_optimizer(optimizer, model.params, convention="book", lr=LR[optimizer])
 
     def step(x, t):
@@ -71,10 +80,10 @@ def trainlab_step(optimizer: str):
     return step
 
 
-def book_step(optimizer: str, trainer: bool = False):
+def book_step(optimizer: str, sizes=SIZES, trainer: bool = False):
     """``trainer=True`` adds what ``Trainer.train_step`` does after the update: it recomputes the
     recorded loss with a second forward pass."""
-    net = book_style.MultiLayerNet(SIZES[0], list(SIZES[1:-1]), SIZES[-1], np.random.default_rng(0))
+    net = book_style.MultiLayerNet(sizes[0], list(sizes[1:-1]), sizes[-1], np.random.default_rng(0))
     opt = book_style.OPTIMIZERS[optimizer](lr=LR[optimizer])
 
     def step(x, t):
@@ -84,15 +93,15 @@ def book_step(optimizer: str, trainer: bool = False):
     return step
 
 
-def torch_step(optimizer: str):
+def torch_step(optimizer: str, sizes=SIZES):
     import torch
     from torch import nn
 
     torch.manual_seed(0)
     layers = []
-    for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
-        if i < len(SIZES) - 2:
+        if i < len(sizes) - 2:
             layers.append(nn.ReLU())
     net = nn.Sequential(*layers)
     opt = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer](net.parameters(), lr=LR[optimizer])
@@ -111,72 +120,96 @@ def torch_step(optimizer: str):
 
 
 IMPLEMENTATIONS = {"trainlab": trainlab_step, "book": book_step,
-                   "book_trainer": lambda optimizer: book_step(optimizer, trainer=True), "torch": torch_step}
+                   "book_trainer": lambda optimizer, sizes=SIZES: book_step(optimizer, sizes, trainer=True),
+                   "torch": torch_step}
 
 
 def steps_per_second(step, batches, seconds: float) -> float:
     """Steps per second over ``seconds``, after an untimed quarter of that: switching between
-    libraries leaves the other one's BLAS/OpenMP threads spinning for a moment."""
-    rate = 0.0
+    libraries leaves the other one's BLAS/OpenMP threads spinning for a moment. The clock is read
+    after every step, so a slow step (a wide net) overshoots ``seconds`` by one step at most."""
+    rate, i = 0.0, 0
     for span in (seconds / 4, seconds):
         n, start = 0, time.perf_counter()
         while True:
-            for x, t in batches[:16]:
-                step(x, t)
-            n += 16
+            x, t = batches[i % len(batches)]
+            step(x, t)
+            i += 1
+            n += 1
             elapsed = time.perf_counter() - start
-            batches = batches[16:] + batches[:16]
             if elapsed >= span:
                 rate = n / elapsed
                 break
     return rate
 
 
-def matmul_gflops(rounds: int, seconds: float) -> float:
+def matmul_gflops(seconds: float, size: int = 1024) -> float:
+    """GFLOP/s of a float32 size³ matrix product, timed over ``seconds`` after one untimed call."""
     rng = np.random.default_rng(0)
-    a = rng.random((1024, 1024), dtype=np.float32)
-    b = rng.random((1024, 1024), dtype=np.float32)
-    best = 0.0
-    for _ in range(rounds):
+    a = rng.random((size, size), dtype=np.float32)
+    b = rng.random((size, size), dtype=np.float32)
+    a @ b
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
         a @ b
-        n, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            a @ b
-            n += 1
-        best = max(best, n * 2 * 1024**3 / (time.perf_counter() - start) / 1e9)
-    return best
+        n += 1
+    return n * 2 * size**3 / (time.perf_counter() - start) / 1e9
 
 
-def measure(threads: int, rounds: int, seconds: float, batches, impls) -> dict:
+def measure_cell(sizes, batches, rounds: int, seconds: float, impls) -> dict:
+    """One (model, batch) cell at the current thread count: per optimizer the median steps/s of each
+    implementation over interleaved rounds, with the sgemm peak timed in every round beside them."""
+    flops = step_flops(sizes, batches[0][0].shape[0])
+    result, peaks = {}, []
+    for optimizer in OPTIMIZERS:
+        steps = {name: IMPLEMENTATIONS[name](optimizer, sizes) for name in impls}
+        for step in steps.values():  # warm up: first-call allocations, optimizer state
+            for x, t in batches[:4]:
+                step(x, t)
+        rates = {name: [] for name in impls}
+        for _ in range(rounds):
+            peaks.append(matmul_gflops(seconds / 2))
+            for name, step in steps.items():
+                rates[name].append(steps_per_second(step, batches, seconds))
+        med = {name: statistics.median(r) for name, r in rates.items()}
+        peak = statistics.median(peaks[-rounds:])
+        entry = {f"{name}_steps_per_s": round(v, 1) for name, v in med.items()}
+        entry["trainlab_gflops"] = round(med["trainlab"] * flops / 1e9, 1)
+        entry["peak_gflops"] = round(peak, 1)
+        entry["fraction_of_peak"] = round(med["trainlab"] * flops / 1e9 / peak, 3)
+        for base in ("book", "book_trainer"):
+            if base in med:
+                entry[f"vs_{base}"] = round(med["trainlab"] / med[base], 2)
+        if "torch" in med:
+            entry["vs_torch"] = round(med["trainlab"] / med["torch"], 2)
+            entry["torch_gflops"] = round(med["torch"] * flops / 1e9, 1)
+        entry["spread"] = {name: [round(min(r), 1), round(max(r), 1)] for name, r in rates.items()}
+        result[optimizer] = entry
+    result["matmul_peak_gflops"] = round(statistics.median(peaks), 1)
+    return result
+
+
+def measure(threads: int, rounds: int, seconds: float, batches, impls, sizes=SIZES) -> dict:
+    """One cell at ``threads`` BLAS (and torch) threads."""
     if "torch" in impls:
         import torch
 
         torch.set_num_threads(threads)
-    flops = step_flops(batch=batches[0][0].shape[0])
     with threadpool_limits(limits=threads):
-        peak = matmul_gflops(rounds, seconds)
-        result = {"matmul_peak_gflops": round(peak, 1)}
-        for optimizer in OPTIMIZERS:
-            steps = {name: IMPLEMENTATIONS[name](optimizer) for name in impls}
-            for step in steps.values():  # warm up: first-call allocations, optimizer state
-                for x, t in batches[:8]:
-                    step(x, t)
-            rates = {name: [] for name in impls}
-            for _ in range(rounds):
-                for name, step in steps.items():
-                    rates[name].append(steps_per_second(step, batches, seconds))
-            med = {name: statistics.median(r) for name, r in rates.items()}
-            entry = {f"{name}_steps_per_s": round(v, 1) for name, v in med.items()}
-            entry["trainlab_gflops"] = round(med["trainlab"] * flops / 1e9, 1)
-            entry["fraction_of_peak"] = round(med["trainlab"] * flops / 1e9 / peak, 3)
-            for base in ("book", "book_trainer"):
-                if base in med:
-                    entry[f"vs_{base}"] = round(med["trainlab"] / med[base], 2)
-            if "torch" in med:
-                entry["vs_torch"] = round(med["trainlab"] / med["torch"], 2)
-            entry["spread"] = {name: [round(min(r), 1), round(max(r), 1)] for name, r in rates.items()}
-            result[optimizer] = entry
-    return result
+        return measure_cell(sizes, batches, rounds, seconds, impls)
+
+
+def int_list(values, flag: str, parser) -> list[int]:
+    """``--flag 1,2 --flag 3`` → [1, 2, 3]; anything but positive integers is a usage error."""
+    out = []
+    for value in values:
+        try:
+            out += [int(s) for s in str(value).split(",")]
+        except ValueError:
+            parser.error(f"{flag}: expected comma-separated integers such as 1,2, got {value!r}")
+    if not out or any(v < 1 for v in out):
+        parser.error(f"{flag}: every value must be an integer >= 1, got {values!r}")
+    return out
 
 
 def main(argv=None) -> int:
@@ -184,40 +217,62 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", default="1,2", help="BLAS/torch thread counts to measure (default 1,2)")
     parser.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (median taken)")
     parser.add_argument("--seconds", type=float, default=0.6, help="seconds per implementation per round")
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--width", action="append", metavar="W",
+                        help="hidden width, repeatable or a comma list (default 100)")
+    parser.add_argument("--batch", action="append", metavar="B",
+                        help="mini-batch size, repeatable or a comma list (default 128)")
+    parser.add_argument("--depth", type=int, default=4, help="hidden layers (default 4)")
+    parser.add_argument("--impls", default=None,
+                        help="comma list of implementations to time, trainlab always among them "
+                             f"(default: all of {', '.join(IMPLEMENTATIONS)})")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch (when it is not installed)")
     args = parser.parse_args(argv)
-    try:
-        threads = [int(s) for s in args.threads.split(",")]
-    except ValueError:
-        parser.error(f"--threads: expected comma-separated integers such as 1,2, got {args.threads!r}")
-    if any(n < 1 for n in threads) or args.rounds < 1 or args.seconds <= 0 or args.batch < 1:
-        parser.error("--threads, --rounds and --batch must be >= 1 and --seconds > 0")
-    impls = ["trainlab", "book", "book_trainer"] + ([] if args.no_torch else ["torch"])
-    if not args.no_torch:
+    threads = int_list([args.threads], "--threads", parser)
+    widths = int_list(args.width or ["100"], "--width", parser)
+    batch_sizes = int_list(args.batch or ["128"], "--batch", parser)
+    if args.rounds < 1 or args.seconds <= 0 or args.depth < 0:
+        parser.error("--rounds must be >= 1, --seconds > 0 and --depth >= 0")
+    impls = list(IMPLEMENTATIONS) if args.impls is None else [s.strip() for s in args.impls.split(",")]
+    unknown = sorted(set(impls) - set(IMPLEMENTATIONS))
+    if unknown:
+        parser.error(f"--impls: unknown {', '.join(unknown)}; known: {', '.join(IMPLEMENTATIONS)}")
+    impls = ["trainlab"] + [name for name in IMPLEMENTATIONS if name in impls and name != "trainlab"]
+    if args.no_torch:
+        impls = [name for name in impls if name != "torch"]
+    elif "torch" in impls:
         try:
             import torch  # noqa: F401
         except ImportError:
             parser.error("PyTorch is not installed: pip install torch==2.13.0, or pass --no-torch")
 
-    batches = make_batches(args.batch, 64)
-    flops = step_flops(batch=args.batch)
-    print(f"one step of {'-'.join(map(str, SIZES))}, batch {args.batch}: {flops / 1e6:.1f} MFLOP "
-          f"(forward, dW, dx); {os.cpu_count()} CPUs; median of {args.rounds} interleaved rounds "
-          f"of {args.seconds:g} s", flush=True)
-    report = {"model": "-".join(map(str, SIZES)), "batch": args.batch, "step_mflop": round(flops / 1e6, 2),
-              "rounds": args.rounds, "threads": {}}
+    cells = [(w, b) for w in widths for b in batch_sizes]
+    print(f"{len(cells)} cell(s) of 784-[W]×{args.depth}-10 × batch; {os.cpu_count()} CPUs; median of "
+          f"{args.rounds} interleaved rounds of {args.seconds:g} s; the 1024³ sgemm peak timed in every round",
+          flush=True)
+    report = {"depth": args.depth, "rounds": args.rounds, "seconds": args.seconds, "impls": impls, "cells": []}
+    batches = {b: make_batches(b, max(8, min(64, 8192 // b))) for b in batch_sizes}
+    for w, b in cells:
+        sizes = model_sizes(w, args.depth)
+        report["cells"].append({"width": w, "batch": b, "model": "-".join(map(str, sizes)),
+                                "step_mflop": round(step_flops(sizes, b) / 1e6, 2), "threads": {}})
+    others = [name for name in impls if name != "trainlab"]
+    ratios = [f"vs_{name}" for name in others]
     for n in threads:
-        r = measure(n, args.rounds, args.seconds, batches, impls)
-        report["threads"][str(n)] = r
-        print(f"\n{n} thread(s): float32 matmul peak {r['matmul_peak_gflops']:.1f} GFLOP/s")
-        ratios = [k for k in ("vs_book", "vs_book_trainer", "vs_torch") if k in r[OPTIMIZERS[0]]]
-        print(f"  {'steps/s':<9} " + " ".join(f"{name:>12}" for name in impls)
-              + " ".join(f"{k.replace('_', ' '):>16}" for k in ratios) + f" {'of peak':>8}")
-        for optimizer in OPTIMIZERS:
-            e = r[optimizer]
-            print(f"  {optimizer:<9} " + " ".join(f"{e[name + '_steps_per_s']:>12.0f}" for name in impls)
-                  + " ".join(f"{e[k]:>15.2f}×" for k in ratios) + f" {e['fraction_of_peak']:>8.0%}", flush=True)
+        print(f"\n{n} thread(s)")
+        print(f"  {'width':>5} {'batch':>5} {'opt':<5} " + " ".join(f"{name + ' st/s':>16}" for name in impls)
+              + "".join(f"{k.replace('_', ' '):>17}" for k in ratios)
+              + f" {'GFLOP/s':>8} {'peak':>6} {'of peak':>8}")
+        for cell in report["cells"]:
+            sizes = model_sizes(cell["width"], args.depth)
+            r = measure(n, args.rounds, args.seconds, batches[cell["batch"]], impls, sizes)
+            cell["threads"][str(n)] = r
+            for optimizer in OPTIMIZERS:
+                e = r[optimizer]
+                print(f"  {cell['width']:>5} {cell['batch']:>5} {optimizer:<5} "
+                      + " ".join(f"{e[name + '_steps_per_s']:>16.1f}" for name in impls)
+                      + "".join(f"{e[k]:>16.2f}×" for k in ratios)
+                      + f" {e['trainlab_gflops']:>8.1f} {e['peak_gflops']:>6.1f} {e['fraction_of_peak']:>8.0%}",
+                      flush=True)
     print(json.dumps(report))
     return 0
 

@@ -141,6 +141,26 @@ def test_l1_decay_term_is_lambda_sum_of_abs_weights():
     np.testing.assert_allclose(diff[p.n_decay:], 0.0, atol=1e-14)
 
 
+@pytest.mark.parametrize("kind", ["l2", "l1"])
+def test_decay_gradient_in_blocks_equals_the_whole_buffer_formula(kind):
+    """More decayed weights than one block (params.BLOCK): g ← g + λW (or λ·sign W) block by block
+    is, element for element, the float32 operation on the whole buffer."""
+    from trainlab.params import BLOCK
+
+    spec = ModelSpec(input_size=400, hidden_sizes=(400,), output_size=10, weight_decay=0.01, weight_decay_kind=kind)
+    model, plain = MLP(spec, rng=0), MLP(spec.replace(weight_decay=0.0), rng=0)
+    assert model.params.n_decay > BLOCK
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=(8, 400)), rng.integers(0, 10, 8)
+    model.gradient(x, t)
+    plain.gradient(x, t)
+    w = model.params.decayed
+    lam = np.float32(0.01)
+    want = plain.params.grad[: model.params.n_decay] + lam * (w if kind == "l2" else np.sign(w))
+    np.testing.assert_array_equal(model.params.grad[: model.params.n_decay], want)
+    np.testing.assert_array_equal(model.params.grad[model.params.n_decay:], plain.params.grad[model.params.n_decay:])
+
+
 def test_decay_does_not_touch_biases_gamma_beta():
     model = MLP(small_spec(batch_norm=True, weight_decay=0.5, dtype="float64"), rng=4)
     before = model.regularization()

@@ -649,6 +649,30 @@ def test_update_is_vectorised_over_one_flat_buffer(name, hp):
     np.testing.assert_allclose(whole, np.concatenate(halves), rtol=1e-15, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,hp", HEAVY, ids=[f"{h[0]}-{i}" for i, h in enumerate(HEAVY)])
+def test_blocked_update_is_bit_identical_to_the_whole_buffer(name, hp, dtype):
+    """step() walks the buffer in blocks of BLOCK elements; every element sees the same operations,
+    so 1,000 elements in blocks of 64 (the last one 40) end bit for bit where one block does."""
+    rng = np.random.default_rng(3)
+    data0 = rng.normal(size=1000).astype(dtype)
+    grads = [rng.normal(size=1000).astype(dtype) for _ in range(4)]
+    small = type("Small", (OPTIMIZERS[name],), {"BLOCK": 64})
+    runs = []
+    for cls in (OPTIMIZERS[name], small):
+        data, grad = data0.copy(), np.empty_like(data0)
+        opt = cls((data, grad), **hp)
+        for g in grads:
+            grad[...] = g
+            opt.step()
+        runs.append((data, opt.state))
+    assert OPTIMIZERS[name].BLOCK >= 1000 and runs[1][0].size // small.BLOCK == 15
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    for key in runs[0][1]:
+        np.testing.assert_array_equal(runs[0][1][key], runs[1][1][key], err_msg=key)
+    assert not np.array_equal(runs[0][0], data0)
+
+
 def test_float32_buffer_stays_float32():
     data = np.ones(5, np.float32)
     grad = np.full(5, 0.5, np.float32)

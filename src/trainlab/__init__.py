@@ -6,6 +6,7 @@
 """
 
 from .gradcheck import gradient_check, numerical_gradient
+from .inference import evaluate_many, infer_many
 from .init import INITIALIZERS, resolve_init
 from .layers import ACTIVATIONS
 from .model import MLP, ModelSpec
@@ -26,4 +27,6 @@ __all__ = [
     "resolve_init",
     "numerical_gradient",
     "gradient_check",
+    "evaluate_many",
+    "infer_many",
 ]

@@ -2,7 +2,13 @@
 
 Layers that have parameters hold views of the model's flat buffers and write their gradients
 into the gradient views in place (``out=``), so the optimizer sees them without any copying.
-Batch is axis 0. No layer mutates the array it is given.
+Batch is axis 0. ``forward`` and ``backward`` never mutate the array they are given.
+
+Inference (:mod:`trainlab.inference`) has its own entry points, which keep nothing for backward:
+``Affine.infer(x, out)`` writes x·W + b into the caller's buffer ``out``, and every other layer's
+``infer_(h, scratch)`` transforms ``h`` *in place* (the trailing underscore says so; ``h`` is always
+the caller's own scratch array, never user data). Each performs the operations of
+``forward(·, train=False)`` in the same order, so its result is bit-identical.
 """
 
 from __future__ import annotations
@@ -32,6 +38,12 @@ class Affine:
         out += self.b
         return out
 
+    def infer(self, x, out):
+        """out ← x·W + b in the caller's buffer (the operations of ``forward``); keeps nothing."""
+        np.matmul(x, self.W, out=out)
+        out += self.b
+        return out
+
     def backward(self, dout):
         np.matmul(self.x.T, dout, out=self.dW)
         if self._ones.shape[0] != dout.shape[0] or self._ones.dtype != dout.dtype:
@@ -54,6 +66,11 @@ class ReLU:
         self.mask = mask = x > 0
         return x * mask
 
+    def infer_(self, h, scratch):
+        """h ← h·[h > 0] in place; ``scratch`` is a boolean array shaped like h, for the mask."""
+        np.greater(h, 0, out=scratch)
+        return np.multiply(h, scratch, out=h)
+
     def backward(self, dout):
         return dout * self.mask
 
@@ -70,6 +87,14 @@ class Sigmoid:
         self.out = out.astype(x.dtype, copy=False)
         return self.out
 
+    def infer_(self, h, scratch=None):
+        """h ← 1/(1 + e^(−h)) in place."""
+        with np.errstate(over="ignore"):
+            np.negative(h, out=h)
+            np.exp(h, out=h)
+        np.add(h, 1.0, out=h)
+        return np.divide(1.0, h, out=h)
+
     def backward(self, dout):
         return dout * (1.0 - self.out) * self.out
 
@@ -83,6 +108,10 @@ class Tanh:
     def forward(self, x, train: bool = False):
         self.out = np.tanh(x)
         return self.out
+
+    def infer_(self, h, scratch=None):
+        """h ← tanh(h) in place."""
+        return np.tanh(h, out=h)
 
     def backward(self, dout):
         return dout * (1.0 - self.out * self.out)
@@ -150,6 +179,14 @@ class BatchNorm:
         self.train_mode = train
         return self.gamma * self.xn + self.beta
 
+    def infer_(self, h, scratch=None):
+        """Eval mode in place: h ← γ·(h − running_mean)/√(running_var + eps) + β (running stats untouched)."""
+        std = np.sqrt(self.running_var + self.eps).astype(h.dtype, copy=False)
+        np.subtract(h, self.running_mean.astype(h.dtype, copy=False), out=h)
+        np.divide(h, std, out=h)
+        np.multiply(h, self.gamma, out=h)
+        return np.add(h, self.beta, out=h)
+
     def backward(self, dout):
         xn = self.xn
         np.sum(dout, axis=0, out=self.dbeta)
@@ -195,6 +232,12 @@ class Dropout:
             u = self.rng.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64)
             self.mask = (u >= self.p).astype(x.dtype)
         return self._apply(x)
+
+    def infer_(self, h, scratch=None):
+        """Eval mode in place: identity (inverted) or h ← h·(1−p) (classic)."""
+        if self.convention != "inverted":
+            np.multiply(h, h.dtype.type(1.0 - self.p), out=h)
+        return h
 
     def backward(self, dout):
         return self._apply(dout)

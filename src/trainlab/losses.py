@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SoftmaxCrossEntropy", "softmax"]
+__all__ = ["SoftmaxCrossEntropy", "softmax", "cross_entropy"]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -12,6 +12,29 @@ def softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     e /= e.sum(axis=-1, keepdims=True)
     return e
+
+
+def _shifted_exp(z: np.ndarray):
+    """s = z − max, exp(s) and Σ exp(s) per row: exp(s) is computed once, for the loss and the probs."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return shifted, e, e.sum(axis=-1, keepdims=True)
+
+
+def _mean_loss(shifted: np.ndarray, total: np.ndarray, t: np.ndarray) -> float:
+    """−(1/N) Σ t·log softmax, with log softmax = s − log Σ exp(s)."""
+    n = shifted.shape[0]
+    log_total = np.log(total)
+    if t.ndim == 1:
+        return float((log_total.sum() - shifted[np.arange(n), t].sum()) / n)
+    return float(-(t * (shifted - log_total)).sum() / n)
+
+
+def cross_entropy(z: np.ndarray, t: np.ndarray) -> float:
+    """The mean loss of :class:`SoftmaxCrossEntropy` (the same operations, bit for bit), keeping
+    nothing for a backward pass: what inference needs."""
+    shifted, _, total = _shifted_exp(z)
+    return _mean_loss(shifted, total, t)
 
 
 class SoftmaxCrossEntropy:
@@ -27,20 +50,12 @@ class SoftmaxCrossEntropy:
         self.t = None
 
     def forward(self, z: np.ndarray, t: np.ndarray) -> float:
-        # s = z − max, log softmax = s − log Σ exp(s); exp(s) is computed once and reused for the probs
-        n = z.shape[0]
-        shifted = z - z.max(axis=-1, keepdims=True)
-        e = np.exp(shifted)
-        total = e.sum(axis=-1, keepdims=True)
-        log_total = np.log(total)
-        if t.ndim == 1:
-            loss = (log_total.sum() - shifted[np.arange(n), t].sum()) / n
-        else:
-            loss = -(t * (shifted - log_total)).sum() / n
+        shifted, e, total = _shifted_exp(z)
+        loss = _mean_loss(shifted, total, t)
         e /= total
         self.probs = e
         self.t = t
-        return float(loss)
+        return loss
 
     def backward(self) -> np.ndarray:
         n = self.probs.shape[0]

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import inference
 from .init import make_weight, resolve_init
 from .layers import ACTIVATIONS, BN_CONVENTIONS, DROPOUT_CONVENTIONS, Affine, BatchNorm, Dropout
 from .losses import SoftmaxCrossEntropy
 from .options import HIDDEN_SYNTAX, hidden_option, number, option, parse_hidden
-from .params import ParamBuffer
+from .params import BLOCK, ParamBuffer
 from .validate import (
     ConfigError,
     check_choice,
@@ -136,8 +137,7 @@ class ModelSpec:
     def eval_rows(self) -> int:
         """Rows per chunk when evaluating: the widest layer's activations of a chunk stay near
         64 MiB (10,000 rows of MNIST-size nets; fewer for very wide layers)."""
-        width = max(self.sizes)
-        return int(max(1, min(10_000, (64 << 20) // (width * np.dtype(self.dtype).itemsize * 3))))
+        return inference.chunk_rows(max(self.sizes), np.dtype(self.dtype).itemsize)
 
     def memory_bytes(self, batch_size: int, optimizer_states: int = 3) -> int:
         """A rough peak of training memory: parameters, gradients, optimizer state and scratch
@@ -153,6 +153,10 @@ class MLP:
 
     ``rng`` draws the initial weights; ``dropout_rng`` draws dropout masks (pass a separate stream so
     adding dropout never changes the initial weights). ``predict`` returns logits.
+
+    Inference (``predict``/``loss`` with ``train=False``, ``infer``, ``evaluate``, ``accuracy``) runs
+    through :mod:`trainlab.inference`: chunks of ``spec.eval_rows`` rows, nothing kept for backward,
+    activations in a workspace that the model keeps (two chunk-sized arrays of its widest layer).
     """
 
     def __init__(self, spec: ModelSpec | None = None, rng: np.random.Generator | int | None = 0,
@@ -198,6 +202,7 @@ class MLP:
                 self.layers.append(Dropout(spec.dropout, dropout_rng, convention=spec.dropout_convention))
         self.loss_layer = SoftmaxCrossEntropy()
         self.dropout_rng = dropout_rng
+        self._workspace = None  # inference buffers, made on first use
 
     # -- checks -----------------------------------------------------------------------------------
     def check_batch(self, x, t=None):
@@ -210,12 +215,29 @@ class MLP:
 
     # -- forward / backward -----------------------------------------------------------------------
     def predict(self, x, train: bool = False, *, check: bool = True) -> np.ndarray:
-        """Logits z = f(x) (no softmax). ``train=True`` uses batch statistics and dropout."""
+        """Logits z = f(x) (no softmax). ``train=True`` uses batch statistics and dropout and keeps
+        what backward needs; inference mode (the default) is :meth:`infer`."""
         if check:
             x = self.check_batch(x)
+        if not train:
+            return inference.infer(self, x)
         for layer in self.layers:
             x = layer.forward(x, train)
         return x
+
+    def infer(self, x, probs: bool = False, batch_size: int | None = None, *, check: bool = True) -> np.ndarray:
+        """Inference-mode logits, or softmax probabilities with ``probs=True``: a new (N, K) array,
+        computed in chunks of ``batch_size`` rows (default :attr:`ModelSpec.eval_rows`)."""
+        if check:
+            x = self.check_batch(x)
+        return inference.infer(self, x, batch_size, probs)
+
+    def evaluate(self, x, t, batch_size: int | None = None, *, check: bool = True) -> tuple[float, float]:
+        """(loss, accuracy) in inference mode over the whole of ``x``: mean cross-entropy plus the
+        decay term, and the fraction of argmax logits equal to the label."""
+        if check:
+            x, t = self.check_batch(x, t)
+        return inference.evaluate(self, x, t, batch_size)
 
     def regularization(self) -> float:
         """½λ‖W‖² (L2) or λ‖W‖₁ (L1) over every weight matrix."""
@@ -228,9 +250,12 @@ class MLP:
         return lam * float(np.abs(w).sum())
 
     def loss(self, x, t, train: bool = False, *, check: bool = True) -> float:
-        """Mean cross-entropy plus the weight-decay term. Inference mode by default, as the book."""
+        """Mean cross-entropy plus the weight-decay term. Inference mode by default, as the book
+        (then it is :meth:`evaluate`'s loss, computed in chunks)."""
         if check:
             x, t = self.check_batch(x, t)
+        if not train:
+            return inference.evaluate(self, x, t)[0]
         z = self.predict(x, train, check=False)
         return self.loss_layer.forward(z, t) + self.regularization()
 
@@ -246,24 +271,19 @@ class MLP:
         lam = self.spec.weight_decay
         if lam:
             p = self.params
-            g = p.grad[: p.n_decay]
-            if self.spec.weight_decay_kind == "l2":
-                g += p.data.dtype.type(lam) * p.decayed
-            else:
-                g += p.data.dtype.type(lam) * np.sign(p.decayed)
+            lam = p.dtype.type(lam)
+            w, g = p.decayed, p.grad[: p.n_decay]
+            l2 = self.spec.weight_decay_kind == "l2"
+            for lo in range(0, w.size, BLOCK):  # in blocks: no temporary the size of all the weights
+                wb = w[lo : lo + BLOCK]
+                g[lo : lo + BLOCK] += lam * (wb if l2 else np.sign(wb))
         return loss
 
     def accuracy(self, x, t, batch_size: int | None = None) -> float:
         """Fraction of samples whose argmax logit equals the label (inference mode), in chunks of
         ``batch_size`` rows (default :attr:`ModelSpec.eval_rows`)."""
         x, t = self.check_batch(x, t)
-        batch_size = batch_size or self.spec.eval_rows
-        labels = t if t.ndim == 1 else t.argmax(axis=1)
-        correct = 0
-        for i in range(0, x.shape[0], batch_size):
-            z = self.predict(x[i : i + batch_size], check=False)
-            correct += int(np.count_nonzero(z.argmax(axis=1) == labels[i : i + batch_size]))
-        return correct / x.shape[0]
+        return inference.evaluate(self, x, t, batch_size, with_loss=False)[1]
 
     # -- helpers ------------------------------------------------------------------------------------
     def freeze_dropout(self, frozen: bool = True) -> None:

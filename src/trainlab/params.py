@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ParamBuffer", "ParamSlot"]
+__all__ = ["ParamBuffer", "ParamSlot", "BLOCK"]
+
+#: Elements per block of a whole-buffer elementwise pass (the optimizers' updates, the weight-decay
+#: gradient): 512 KiB per float32 array, so the few arrays one block touches stay in cache between
+#: its passes instead of streaming the whole buffer from memory once per pass. A buffer this size or
+#: smaller (784-100×4-10 has 109,386 elements) is one block.
+BLOCK = 1 << 17
 
 
 @dataclass(frozen=True)

@@ -304,16 +304,9 @@ _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.def
 
 
 def _loss_and_accuracy(model: MLP, x, t, batch_size: int | None = None) -> tuple[float, float]:
-    batch_size = batch_size or model.spec.eval_rows
-    labels = t if t.ndim == 1 else t.argmax(axis=1)
-    total, correct = 0.0, 0
-    for i in range(0, x.shape[0], batch_size):
-        xb, tb = x[i : i + batch_size], t[i : i + batch_size]
-        z = model.predict(xb, check=False)
-        total += model.loss_layer.forward(z, tb) * xb.shape[0]
-        correct += int(np.count_nonzero(z.argmax(axis=1) == labels[i : i + batch_size]))
-    n = x.shape[0]
-    return total / n + model.regularization(), correct / n
+    """Inference-mode (loss, accuracy) of an already checked split: :meth:`MLP.evaluate`, so an epoch
+    record is exactly what ``model.loss``/``model.accuracy`` give for the same rows."""
+    return model.evaluate(x, t, batch_size, check=False)
 
 
 def fit(spec: ModelSpec, data: Data, config: TrainConfig, callbacks=(), out_dir=None, resume: bool = False):
