@@ -71,6 +71,7 @@ def _wait_for_workers(proc, n: int, timeout: float = 60) -> set[int]:
 def test_killing_the_parent_leaves_no_worker_behind(tmp_path, command, signum):
     proc = subprocess.Popen([*LAUNCH, *command, "--out", str(tmp_path / "out")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    kids: set[int] = set()
     try:
         kids = _wait_for_workers(proc, 2)
         os.kill(proc.pid, signum)
@@ -79,8 +80,8 @@ def test_killing_the_parent_leaves_no_worker_behind(tmp_path, command, signum):
         while _alive(kids) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not _alive(kids), f"left behind after {signum!r}: {sorted(_alive(kids))}"
-    finally:
-        for pid in _alive(descendants(proc.pid)) | _alive({proc.pid}):
+    finally:  # whatever happened, leave nothing behind (the workers were reparented when their parent died)
+        for pid in _alive(kids | descendants(proc.pid)) | _alive({proc.pid}):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
