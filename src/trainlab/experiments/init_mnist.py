@@ -76,7 +76,7 @@ class InitMnist(Experiment):
         "dtype": Choice("float32", DTYPES, "parameter dtype"),
     }
     reduced = {"iterations": 300, "compare_at": 200, "hidden_sizes": [50, 50, 50, 50]}
-    default_seeds = 3  # ~10 s of one core per seed; 3 seeds give a band within the run-all budget
+    default_seeds = 5
     seed_seconds = 10.0
 
     def check_config(self, config: dict) -> None:

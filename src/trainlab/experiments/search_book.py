@@ -92,7 +92,7 @@ class SearchBook(Experiment):
     #: for tests: 8 short trials; lr drawn from 10^U(-4, -2) so that about half land in the good range
     reduced = {"trials": 8, "epochs": 15, "lr_log10": [-4, -2], "top_k": 5}
     #: one seed is 100 trainings (~50 s, the largest share of the run-all budget)
-    default_seeds = 1
+    default_seeds = 3
     seed_seconds = 50.0
 
     book = BOOK
