@@ -70,7 +70,7 @@ class OptimizerRace(Experiment):
     seed_seconds = 0.1
     uses_data = False
     book = {
-        "source": "the JP reference code run by hand (book-ch06.md §1)",
+        "source": "the book's code run by hand; deterministic (docs/reference-numbers.md#optimizer-race)",
         "lr": {"SGD": 0.95, "Momentum": 0.1, "AdaGrad": 1.5, "Adam": 0.3},
         "final_position": {"SGD": [-0.350, 0.085], "Momentum": [0.896, 0.088], "AdaGrad": [-0.120, 0.000],
                            "Adam": [0.136, 0.318], "Nesterov (lr 0.1, JP order)": [0.690, -0.0007]},
