@@ -13,7 +13,7 @@ from trainlab.record import RunRecord
 
 NOTEBOOK_NAMES = ["fit", "Trainer", "TrainConfig", "ModelSpec", "MLP", "History", "load_mnist", "DataSpec",
                   "Arrays", "Data", "make_optimizer", "make_weight", "run_figure", "overlay_figure",
-                  "smooth_curve", "RunRecord", "find_runs", "run_experiment", "experiment_names"]
+                  "smooth_curve", "RunRecord", "find_runs", "run_experiment", "experiment_names", "one_blas_thread"]
 
 
 class _Tags(HTMLParser):

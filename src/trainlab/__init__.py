@@ -28,6 +28,7 @@ from .optim import OPTIMIZERS, Optimizer, make_optimizer
 from .params import ParamBuffer
 from .plots import overlay_figure, run_figure
 from .record import RunRecord, find_runs
+from .threads import one_blas_thread
 from .trainer import Data, Trainer, fit
 from .train_config import TrainConfig
 
@@ -64,6 +65,7 @@ __all__ = [
     "run_experiment",
     "experiment_names",
     # the engine underneath
+    "one_blas_thread",
     "ParamBuffer",
     "numerical_gradient",
     "gradient_check",
