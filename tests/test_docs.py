@@ -105,6 +105,7 @@ def _shipped_texts():
             yield path
     yield from sorted(DOCS.glob("*.md"))
     yield ROOT / "README.md"
+    yield from sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def test_nothing_shipped_points_at_a_file_a_user_cannot_open():
@@ -114,3 +115,18 @@ def test_nothing_shipped_points_at_a_file_a_user_cannot_open():
             if UNREACHABLE.search(line):
                 hits.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()[:100]}")
     assert not hits, "\n".join(hits)
+
+
+def test_docs_links_resolve_and_the_readme_points_at_the_docs():
+    for page in [*DOCS.glob("*.md"), ROOT / "README.md"]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" in target:
+                continue
+            assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
+    index = (DOCS / "README.md").read_text()
+    for page in DOCS.glob("*.md"):
+        if page.name != "README.md":
+            assert f"]({page.name})" in index, f"docs/README.md does not list {page.name}"
+    readme = (ROOT / "README.md").read_text()
+    assert "](docs/README.md)" in readme and "](notebooks/chapter6_tour.ipynb)" in readme
+    assert "trainlab list experiments" in readme
