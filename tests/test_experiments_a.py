@@ -135,7 +135,7 @@ def _passed(claims, prefix):
 
 def test_optimizer_race(tmp_path, capsys):
     result = run_experiment("optimizer-race", out_dir=tmp_path / "race", reduced=True)
-    claims = _check_layout(tmp_path / "race", result, 1, ["paths", "distance"])
+    claims = _check_layout(tmp_path / "race", result, 1, ["surface", "gradient", "paths", "distance"])
     assert result["claims"] == {"n": 7, "passed": 7}, [c["detail"] for c in claims.values()]
     out = capsys.readouterr().out
     assert "✓ SGD ends where the reference code ends: ours (-0.350, 0.085)" in out

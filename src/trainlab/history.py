@@ -98,6 +98,19 @@ class History:
             text = Path(text_or_path).read_text()
         return cls.from_dict(json.loads(text))
 
+    def plot(self, title: str = ""):
+        """The run's curves as a matplotlib Figure: loss per split (and the smoothed mini-batch loss)
+        and accuracy per split, against the epoch (:func:`trainlab.plots.run_figure`)."""
+        from .plots import run_figure
+
+        return run_figure(self.to_dict(), title)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: status, epochs, the last and best metrics per split, a sparkline."""
+        from .notebook import history_html
+
+        return history_html(self.to_dict())
+
     def without_times(self) -> dict:
         """Everything except wall-clock times: equal for two runs with the same seed."""
         d = self.to_dict()

@@ -282,6 +282,16 @@ class RunRecord:
             raise RunError(f"{manifest_path} is not a JSON object")
         return cls(path, manifest)
 
+    def __repr__(self) -> str:
+        return f"RunRecord({str(self.path)!r}, kind={self.kind!r}, name={self.name!r}, status={self.status!r})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: kind, name, status, a few configuration values, final metrics or claims,
+        and the run's own curve as a sparkline (:func:`trainlab.notebook.record_html`)."""
+        from .notebook import record_html
+
+        return record_html(self)
+
     @property
     def kind(self) -> str:
         return str(self.manifest.get("kind", ""))

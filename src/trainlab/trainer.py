@@ -57,6 +57,23 @@ class Data:
     x_test: np.ndarray | None = None
     t_test: np.ndarray | None = None
 
+    @classmethod
+    def of(cls, data) -> "Data":
+        """``data`` as :class:`Data`: a Data, the :class:`~trainlab.data.Arrays` of
+        ``DataSpec.load()`` (an empty validation split is left out), or the book's
+        ``((x_train, t_train), (x_test, t_test))`` that :func:`~trainlab.data.load_mnist` returns."""
+        if isinstance(data, Data):
+            return data
+        if hasattr(data, "x_train") and hasattr(data, "t_train"):
+            return cls(*(getattr(data, name, None) for name in ("x_train", "t_train", "x_val", "t_val",
+                                                                  "x_test", "t_test")))
+        if isinstance(data, (tuple, list)) and len(data) == 2 and all(
+                isinstance(pair, (tuple, list)) and len(pair) == 2 for pair in data):
+            (x, t), (x_test, t_test) = data
+            return cls(x, t, x_test=x_test, t_test=t_test)
+        raise TypeError(f"data must be a trainlab Data, the Arrays of DataSpec.load(), or "
+                        f"((x_train, t_train), (x_test, t_test)) as load_mnist returns; got {type(data).__name__}")
+
     def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out = {"train": (self.x_train, self.t_train)}
         if self.x_val is not None and len(self.x_val):
@@ -85,7 +102,7 @@ class Trainer:
         self.optimizer = make_optimizer(config.optimizer, self.model.params, config.convention,
                                         **config.optimizer_params)
         self.splits = {}
-        for name, (x, t) in data.splits().items():
+        for name, (x, t) in Data.of(data).splits().items():
             x, t = self.model.check_batch(x, t)
             self.splits[name] = (x, t)
         self.x, self.t = self.splits["train"]
@@ -310,7 +327,14 @@ def _loss_and_accuracy(model: MLP, x, t, batch_size: int | None = None) -> tuple
 
 
 def fit(spec: ModelSpec, data: Data, config: TrainConfig, callbacks=(), out_dir=None, resume: bool = False):
-    """Build, (optionally resume,) and train; returns ``(model, history)``."""
+    """Build, (optionally resume,) and train; returns ``(model, history)``.
+
+    ``data``: a :class:`Data`, the arrays of ``DataSpec(...).load()``, or ``load_mnist()``'s
+    ``((x_train, t_train), (x_test, t_test))``::
+
+        model, history = fit(ModelSpec(hidden_sizes=(100, 100)), DataSpec(train_size=1000).load(),
+                             TrainConfig(epochs=5, optimizer="sgd", optimizer_params={"lr": 0.1}))
+    """
     trainer = Trainer(spec, data, config, callbacks=callbacks, out_dir=out_dir)
     if resume:
         if out_dir is None:

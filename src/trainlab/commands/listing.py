@@ -6,7 +6,6 @@ chapter's experiments with the book's script each reproduces and the --set keys 
 from __future__ import annotations
 
 import argparse
-import json
 
 HELP = "list the optimizers (with defaults), initialisers, activations, datasets and experiments"
 
@@ -16,6 +15,7 @@ examples:
   trainlab list optimizers      # each optimizer's hyperparameters and defaults, torch and book
   trainlab list initializers    # names, aliases and the book's spellings ('he', 'xavier', ...)
   trainlab list experiments     # book script → experiment, section, figures, --set keys, defaults
+  trainlab list experiments --markdown > docs/book-map.md   # the same as the docs' book map
 """
 
 SECTIONS = ("optimizers", "initializers", "activations", "datasets", "experiments")
@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.add_argument("what", nargs="?", choices=SECTIONS + ("all",), default="all",
                         help="which list (default all)")
+    parser.add_argument("--markdown", action="store_true",
+                        help="experiments only: print the book map as Markdown (docs/book-map.md)")
 
 
 def _fmt(value) -> str:
@@ -75,33 +77,24 @@ def datasets_text() -> str:
     return "\n".join(lines)
 
 
-def _seconds(s: float) -> str:
-    return f"~{s:.0f} s" if s >= 1 else "< 1 s"
-
-
 def experiments_text() -> str:
-    from ..experiments import get, names
+    from ..book_map import experiments_text as text
 
-    lines = ["experiments (trainlab run NAME; --set KEY=VALUE changes a key; the book's script → NAME):"]
-    for name in names():
-        exp = get(name)
-        lines.append(f"\n  {name}: {exp.title}")
-        lines.append(f"    book: {exp.book_script or '–'}, {exp.book_section}"
-                     + (f", {exp.book_figures}" if exp.book_figures else ""))
-        if exp.shows:
-            lines.append(f"    shows: {exp.shows}")
-        lines.append(f"    seeds: {exp.default_seeds} by default, {_seconds(exp.seed_seconds)} of one core each"
-                     + ("; trains on --data-dir when given" if exp.uses_data else ""))
-        lines.append("    keys:")
-        width = max(len(k) for k in exp.config)
-        for key, decl in exp.config.items():
-            default = json.dumps(decl.default, ensure_ascii=False)
-            lines.append(f"      {key:<{width}} = {default}  — {decl.help}; {decl.accepts()}")
-    return "\n".join(lines)
+    return text()
 
 
 def run(args) -> int:
     what = getattr(args, "what", "all") or "all"
+    if getattr(args, "markdown", False):
+        if what != "experiments":
+            from ..cli import UsageError
+
+            raise UsageError("--markdown: only the experiments have a Markdown form; "
+                             "use 'trainlab list experiments --markdown'")
+        from ..book_map import book_map_markdown
+
+        print(book_map_markdown(), end="")
+        return 0
     parts = {
         "optimizers": optimizers_text,
         "initializers": initializers_text,

@@ -160,7 +160,8 @@ class ActivationHistograms(Experiment):
         check_train_count(config, "mnist_samples")
 
     book = {
-        "source": "book text and figures (no numbers printed by the script)",
+        "source": "the book's text and figures; the script prints no numbers "
+                  "(docs/reference-numbers.md#activation-histograms)",
         "claims": "sigmoid std 1: activations pile up at 0 and 1 (gradient vanishing); std 0.01: concentrated "
                   "near 0.5 (limited expressiveness); Xavier: wider spread, tanh gives a bell shape; ReLU: "
                   "std 0.01 tiny activations, Xavier's skew toward 0 grows with depth, He keeps the same spread "

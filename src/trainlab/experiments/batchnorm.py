@@ -101,7 +101,8 @@ class BatchNormExperiment(Experiment):
         check_train_count(config, "train_size")
 
     book = {
-        "source": "JP-notebook run (one unseeded run), final (epoch 19) train accuracy, no-BN vs BN",
+        "source": "one unseeded run of the book's code: final (epoch 19) train accuracy, no-BN vs BN "
+                  "(docs/reference-numbers.md#batchnorm)",
         "final_train_acc": {
             "1.0": [0.097, 0.42], "0.54": [0.097, 0.50], "0.29": [0.98, 0.63], "0.16": [0.82, 0.76],
             "0.086": [0.24, 0.89], "0.046–0.0040": [0.116, "0.95–1.0"], "2.2e-3": [0.116, 1.0],

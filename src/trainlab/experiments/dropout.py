@@ -52,7 +52,8 @@ class Dropout(Experiment):
         check_train_count(config, "train_size")
 
     book = {
-        "source": "JP-notebook run of overfit_dropout.py (ratio 0.2, classic dropout, one unseeded run)",
+        "source": "one unseeded run of the book's overfit_dropout.py, ratio 0.2, classic dropout "
+                  "(docs/reference-numbers.md#dropout)",
         "ratio_0.2_classic": {"epoch 1": [0.103, 0.105], "epoch 101": [0.47, 0.39],
                               "epoch 201": [0.54, 0.46], "epoch 301": [0.67, 0.548]},
         "final_test_acc": 0.5478,

@@ -84,6 +84,7 @@ class Ensemble(Experiment):
         check_train_count(config, "train_size")
 
     book = {
+        "source": "the book's text; it prints no numbers (docs/reference-numbers.md#ensemble)",
         "book_text": "dropout can be read as ensemble learning: each training step trains a different "
                      "thinned net, and scaling at test time averages them (no numbers in the book)",
         "single_net_reference": "overfitting experiment, λ = 0: test ≈ 0.75 with train 1.0 (book's Fig 6-20)",

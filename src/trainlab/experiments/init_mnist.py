@@ -83,7 +83,8 @@ class InitMnist(Experiment):
         check_final_window(config)
 
     book = {
-        "source": "JP-notebook run (one unseeded run, post-update loss on the current batch)",
+        "source": "one unseeded run of the book's code: post-update loss on the current batch "
+                  "(docs/reference-numbers.md#init-mnist)",
         "loss_at": {
             "std=0.01": "2.30 throughout",
             "Xavier": {"0": 2.30, "100": 2.23, "500": 1.06, "1000": 0.36, "1800-1900": "0.2–0.4"},

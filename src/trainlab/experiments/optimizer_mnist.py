@@ -79,7 +79,8 @@ class OptimizerMnist(Experiment):
         check_final_window(config)
 
     book = {
-        "source": "JP-notebook run (one unseeded run, post-update loss on the current batch, unsmoothed)",
+        "source": "one unseeded run of the book's code: post-update loss on the current batch, unsmoothed "
+                  "(docs/reference-numbers.md#optimizer-mnist)",
         "loss_at": {
             "0": {"SGD": 2.41, "Momentum": 2.41, "AdaGrad": 2.40, "Adam": 2.19},
             "100": {"SGD": 1.48, "Momentum": 0.42, "AdaGrad": 0.19, "Adam": 0.34},

@@ -8,6 +8,10 @@ RMSProp at lr 0.15 (decay 0.99). RMSProp's lr was chosen as the value in {0.05, 
 that gets close to the minimum in 30 steps without oscillating in y (0.1 stops at x ≈ −0.70,
 0.2 starts to zig-zag in y); it is a panel, not a claim.
 
+Two figures show the function itself, as the book does before the race: ``surface`` (Fig. 6-1: the
+bowl as a 3-D surface and as filled contours) and ``gradient`` (Fig. 6-2: the field −∇f = (−x/10, −2y),
+the direction a plain gradient step takes). Each carries its caption in words.
+
 The book's figure plots the 30 positions *before* each update (the final position is not drawn);
 our paths include the final position as the 31st point, and the claims use it. Deterministic: one
 "seed". The contour is the book's "simple contour" (Z set to 0 where Z > 7) on x ∈ [−10, 10),
@@ -44,9 +48,9 @@ class OptimizerRace(Experiment):
     title = "Optimizer race on f(x, y) = x²/20 + y²"
     book_section = "§6.1.3–6.1.7, Fig. 6-8"
     book_script = "optimizer_compare_naive.py"
-    book_figures = "Figs. 6-3 to 6-8"
-    shows = ("each optimizer's path on f(x, y) = x²/20 + y² from (−7, 2): SGD zig-zags, Momentum rolls, "
-             "AdaGrad shrinks its steps, Adam sways less")
+    book_figures = "Figs. 6-1, 6-2, 6-3 to 6-8"
+    shows = ("the bowl f(x, y) = x²/20 + y² and its gradient field, then each optimizer's path on it from "
+             "(−7, 2): SGD zig-zags, Momentum rolls, AdaGrad shrinks its steps, Adam sways less")
     config = {
         "start": Floats([-7.0, 2.0], "start point (x, y)", low=-1e3, high=1e3, min_len=2, max_len=2),
         "steps": Int(30, "updates per optimizer", low=1, high=100_000),
@@ -66,7 +70,7 @@ class OptimizerRace(Experiment):
     seed_seconds = 0.1
     uses_data = False
     book = {
-        "source": "the JP reference code run by hand (book-ch06.md §1)",
+        "source": "the book's code run by hand; deterministic (docs/reference-numbers.md#optimizer-race)",
         "lr": {"SGD": 0.95, "Momentum": 0.1, "AdaGrad": 1.5, "Adam": 0.3},
         "final_position": {"SGD": [-0.350, 0.085], "Momentum": [0.896, 0.088], "AdaGrad": [-0.120, 0.000],
                            "Adam": [0.136, 0.318], "Nesterov (lr 0.1, JP order)": [0.690, -0.0007]},
@@ -194,7 +198,79 @@ class OptimizerRace(Experiment):
         ax.set_ylim(1e-4, 20)
         ax.legend()
         ax.set_title("Distance to the minimum per step")
-        return {"paths": fig, "distance": fig2}
+        return {"surface": surface_figure(), "gradient": gradient_figure(), "paths": fig, "distance": fig2}
+
+
+SURFACE_CAPTION = ("f(x, y) = x²/20 + y² is a bowl 20 times flatter along x than along y: its contours are "
+                   "ellipses about 4.5 times longer in x than in y, and the minimum (0, 0) lies at the bottom of a "
+                   "long, shallow valley running along the x-axis.")
+GRADIENT_CAPTION = ("The arrows are −∇f = (−x/10, −2y), the direction a plain gradient step takes. Away from the "
+                    "x-axis they point mostly across the valley (toward y = 0), not at the minimum (0, 0); along "
+                    "the valley floor they are short. Stepping along them overshoots in y and crawls in x: the "
+                    "zig-zag of SGD.")
+
+
+def _captioned(fig, caption: str) -> None:
+    """The caption under the axes, in words (the layout leaves the bottom of the figure for it)."""
+    fig.get_layout_engine().set(rect=(0, 0.16, 1, 0.84))
+    fig.text(0.5, 0.02, caption, ha="center", va="bottom", fontsize=8.5, wrap=True)
+
+
+def surface_figure():
+    """Book Fig. 6-1: the bowl f(x, y) as a 3-D surface (left) and as filled contours (right)."""
+    from matplotlib.figure import Figure
+
+    xs, ys = np.linspace(-10, 10, 81), np.linspace(-10, 10, 81)
+    X, Y = np.meshgrid(xs, ys)
+    Z = f(X, Y)
+    fig = Figure(figsize=(10.5, 5.0), layout="constrained")
+    ax3 = fig.add_subplot(1, 2, 1, projection="3d")
+    ax3.plot_surface(X, Y, Z, cmap="viridis", rstride=2, cstride=2, linewidth=0, antialiased=True,
+                     rasterized=True)  # 1,600 patches: an image in the SVG, not 1,600 paths
+    ax3.set_xlabel("x")
+    ax3.set_ylabel("y")
+    ax3.set_zlabel("f(x, y)")
+    ax3.view_init(elev=30, azim=-60)
+    ax3.set_title("f as a surface", fontsize=10)
+    ax = fig.add_subplot(1, 2, 2)
+    levels = [0.25 * 2**k for k in range(10)]  # doubling levels: the ellipses' shape at every height
+    filled = ax.contourf(X, Y, Z, levels=[0.0] + levels, cmap="viridis", extend="max")
+    ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.5)
+    ax.plot(0, 0, "+", color="red", markersize=12, markeredgewidth=2)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title("f as filled contours (minimum +)", fontsize=10)
+    fig.colorbar(filled, ax=ax, shrink=0.8, label="f(x, y)")
+    fig.suptitle("f(x, y) = x²/20 + y²")
+    _captioned(fig, SURFACE_CAPTION)
+    return fig
+
+
+def gradient_figure():
+    """Book Fig. 6-2: the field −∇f = (−x/10, −2y) on a grid, over the contours of f."""
+    from matplotlib.figure import Figure
+
+    xs, ys = np.linspace(-10, 10, 21), np.linspace(-5, 5, 11)
+    X, Y = np.meshgrid(xs, ys)
+    gx, gy = gradient(X, Y)
+    fig = Figure(figsize=(8.0, 5.2), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    cx, cy = np.meshgrid(np.linspace(-10, 10, 201), np.linspace(-5, 5, 101))
+    ax.contour(cx, cy, f(cx, cy), levels=[0.25 * 2**k for k in range(9)], colors="0.75", linewidths=0.6)
+    # drawn to scale (a tenth of their length, so the longest fits one grid step): the lengths are the point
+    arrows = ax.quiver(X, Y, -gx, -gy, np.hypot(gx, gy), cmap="viridis", angles="xy", scale_units="xy",
+                       scale=10.0, width=0.004)
+    fig.colorbar(arrows, ax=ax, shrink=0.8, label="|∇f|")
+    ax.plot(0, 0, "+", color="red", markersize=12, markeredgewidth=2)
+    ax.set_xlim(-10.5, 10.5)
+    ax.set_ylim(-5.5, 5.5)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title("−∇f(x, y), arrows at 1/10 of their length")
+    _captioned(fig, GRADIENT_CAPTION)
+    return fig
 
 
 EXPERIMENT = OptimizerRace()

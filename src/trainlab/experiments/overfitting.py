@@ -58,7 +58,7 @@ class Overfitting(Experiment):
         check_train_count(config, "train_size")
 
     book = {
-        "source": "JP-notebook run of overfit_weight_decay.py (one unseeded run, λ = 0.1)",
+        "source": "one unseeded run of the book's overfit_weight_decay.py, λ = 0.1 (docs/reference-numbers.md#overfitting)",
         "lambda_0.1": {"epoch 0": [0.117, 0.102], "epoch 50": [0.67, 0.55], "epoch 100": [0.85, 0.69],
                        "epoch 150": [0.89, 0.72], "epoch 200": [0.927, 0.721]},
         "format": "[train acc, test acc]",

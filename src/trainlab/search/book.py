@@ -23,7 +23,8 @@ __all__ = ["BOOK", "GOOD_LR", "book_config", "ranked", "search_stats", "book_tab
 GOOD_LR = 1e-3
 
 BOOK = {
-    "source": "book §6.5.3 (printed Best-5) and the JP-notebook run (one unseeded run)",
+    "source": "the book, §6.5.3 (its printed Best-5), and one unseeded run of the book's code "
+              "(docs/reference-numbers.md#search)",
     "book_best": [[0.83, 0.0092, 3.86e-07], [0.78, 0.00956, 6.04e-07], [0.77, 0.00571, 1.27e-06],
                   [0.74, 0.00626, 1.43e-05], [0.73, 0.0052, 8.97e-06]],
     "jp_run_best": [[0.84, 0.0094, 2.8e-6], [0.81, 0.0097, 4.2e-8], [0.78, 0.0081, 2.7e-5],
