@@ -1,4 +1,4 @@
-"""The book's reference network, written the way book-ch06.md (§1–§3) describes its code.
+"""The book's reference network, written the way the book's code is (common/layers.py, optimizer.py, multi_layer_net.py).
 
 This is the *baseline* of the speed benchmark, not part of TrainLab: float64 weights (float32
 inputs times float64 weights, so everything runs in float64), parameters and gradients in dicts

@@ -4,7 +4,7 @@ A step is forward, backward and the optimizer update of 784-[W]×depth-10 (ReLU,
 book's 784-[100,100,100,100]-10) on a mini-batch of B real MNIST images, with SGD and with Adam, for:
 
 * ``trainlab``: ``MLP.gradient`` + ``Optimizer.step`` on the flat float32 buffer;
-* ``book``: ``benchmarks/book_style.py``, the reference code as book-ch06.md describes it
+* ``book``: ``benchmarks/book_style.py``, the book's reference code as it is written
   (float64, dicts of arrays, per-key optimizer loops);
 * ``book_trainer``: the same, plus what the book's ``Trainer.train_step`` adds to every iteration:
   a second forward pass after the update to record the loss (TrainLab records the loss of the

@@ -322,7 +322,7 @@ def test_gradient_returns_train_loss_before_update():
 
 
 # ---------------------------------------------------------------------------------------------
-# the book's degenerate BN check with a batch of ONE (book-ch06.md §5.6)
+# the book's degenerate BN check with a batch of ONE (its batch_norm_gradient_check.py)
 # ---------------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@ state round trips, argument validation and whole-buffer (loop-free) updates; the
 table, and the book's numerics options (lr_in_velocity, nesterov_order, eps_hat) worked by hand.
 
 Reference values are derived here with plain Python scalar arithmetic written out from the update
-formulas in book-ch06.md §1 and torch-vs-book.md §1.1–1.5; the code under test is never used to
+formulas of docs/conventions.md (the book's common/optimizer.py and torch.optim's documented updates); the code under test is never used to
 produce an expected value.
 """
 
