@@ -348,7 +348,7 @@ def test_book_toy_first_step_by_hand():
 
 
 def test_book_momentum_and_nesterov_equal_torch_for_constant_lr():
-    """torch-vs-book §1.1: with a constant lr the two conventions are algebraically identical (v = −ηb)."""
+    """docs/conventions.md: with a constant lr the two conventions are algebraically identical (v = −ηb)."""
     for name in ("momentum", "nesterov"):
         a = race(name, 0.1, 30, convention="book", momentum=0.9)
         b = race(name, 0.1, 30, convention="torch", momentum=0.9)
