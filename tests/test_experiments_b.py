@@ -100,7 +100,12 @@ def test_overfitting_reduced(runs):
         assert v["test_curve_samples"] == cfg["curve_test_samples"]
     base, dec = summary["variants"]["wd=0"], summary["variants"]["wd=0.1"]
     assert base["final_train_acc"]["mean"] > dec["final_train_acc"]["mean"]  # decay slows fitting
-    assert summary["tables"][0]["rows"][-1][0].startswith("final")
+    compared, epochs = summary["tables"]  # the book's numbers one per row first, then ours per variant
+    assert compared["columns"] == ["quantity", "book", "source", "ours", "agrees?"]
+    first = compared["comparison"][0]  # λ=0.1 train accuracy at epoch 0: the book's 0.117 beside our seeds
+    assert first["book"] == "0.117" and first["ours_mean"] == pytest.approx(dec["train_acc"]["mean"][0], abs=1e-6)
+    assert first["agrees"] == (first["ours_min"] - 0.05 <= 0.117 <= first["ours_max"] + 0.05)
+    assert epochs["rows"][-1][0].startswith("final")
     seed = load(r, "seeds/seed-0.json")  # the trainer's histories; the summary's curves are their means
     assert list(seed["histories"]) == list(seed["finals"]) == ["wd=0", "wd=0.1"]
     for key, h in seed["histories"].items():

@@ -312,3 +312,26 @@ def test_command(tmp_path, runs_dir, capsys, cli_main):
         assert cli_main("report", bad) == 2
         err = capsys.readouterr().err
         assert "run.json" in err and "Traceback" not in err
+
+
+def test_the_books_numbers_are_a_table_of_quantities_and_figures_have_captions_in_words(tmp_path):
+    """One row per quantity (the book's number, its source, ours over seeds, agrees?) comes first; the
+    recorded reference dict is one click away; each figure is captioned with its words, not its file name."""
+    from trainlab.experiments.panels import compare_row, comparison_table
+    from trainlab.record import RunRecord
+
+    from runs_factory import experiment_run
+
+    rows = [compare_row("Adam: loss at iteration 500", 0.07, "one unseeded run", [0.085, 0.103, 0.121], 0.05),
+            compare_row("SGD: loss at iteration 1000", 0.18, "one unseeded run", [0.263, 0.304, 0.354], 0.05)]
+    assert [r["agrees"] for r in rows] == [True, False]  # 0.07 ≥ 0.085 − 0.05; 0.18 < 0.263 − 0.05
+    path = experiment_run(tmp_path, "optimizer-mnist", tables=[comparison_table(rows, 3)],
+                          book={"loss_at": {"500": {"Adam": 0.07}}}, figures=("loss",))
+    rec = RunRecord.open(path)
+    rec.manifest["figure_captions"] = {"loss": "Fig. 6-9: the <smoothed> loss"}
+    rec.save()
+    page = build_html(tmp_path)
+    table = page.index("Adam: loss at iteration 500")
+    assert page.index("The book&#x27;s numbers beside ours") < table < page.index("<details><summary>The reference")
+    assert "0.103 (0.085–0.121)" in page and "✓ (±0.05)" in page and "✗ (±0.05)" in page
+    assert "<figcaption>Fig. 6-9: the &lt;smoothed&gt; loss</figcaption>" in page

@@ -124,6 +124,15 @@ class ActivationHistograms(Experiment):
     book_figures = "Figs. 6-10 to 6-14"
     shows = ("with std 1 sigmoid activations pile up at 0 and 1, with std 0.01 they crowd at 0.5; Xavier suits "
              "sigmoid/tanh and He keeps ReLU's spread the same in every layer")
+    captions = {
+        "histograms_sigmoid": ("Figs. 6-10 to 6-12: sigmoid activations of a 5-layer net by initial weight scale"
+                               " — std 1 piles them at 0 and 1, std 0.01 at 0.5, Xavier keeps a spread"),
+        "histograms_tanh": "The same with tanh (the book's remark after Fig. 6-12): Xavier gives bell shapes",
+        "histograms_relu": ("Fig. 6-14: ReLU activations — std 0.01 collapses them, Xavier shrinks them with "
+                            "depth, He keeps the same spread in every layer"),
+        "mnist_layer_std": ("The spread of every hidden layer of the real MNIST network at initialisation, by "
+                            "initialiser"),
+    }
     config = {
         "samples": Int(1000, "rows of the toy's N(0, 1) input", low=1, high=100_000),
         "nodes": Int(100, "nodes of every toy layer (fan-in = fan-out)", low=1, high=4096),

@@ -52,6 +52,8 @@ class Experiment:
     book_script: ClassVar[str] = ""
     book_figures: ClassVar[str] = ""
     shows: ClassVar[str] = ""
+    #: what each figure shows, in words, with the book's figure number ({figure name: caption})
+    captions: ClassVar[dict[str, str]] = {}
     #: every key, declared: default, help, accepted values (each may be overridden with --set)
     config: ClassVar[dict[str, Key]] = {}
     #: overrides that make the experiment small enough for tests (seconds)

@@ -34,6 +34,7 @@ from ..optim import CONVENTIONS, OPTIMIZERS, make_optimizer
 from ..seeding import spawn_streams
 from ..validate import ConfigError
 from .base import Claim, Experiment
+from .panels import compare_row, comparison_table
 from .common import check_train_count, dataset, dims, history
 from .keys import Choice, Float, Int, Ints
 
@@ -58,6 +59,12 @@ class BatchNormExperiment(Experiment):
     book_figures = "Figs. 6-18 and 6-19"
     shows = ("with batch norm the net learns at almost every initial weight scale; without it only when "
              "the scale happens to be good")
+    captions = {
+        "grid": ("Fig. 6-19: train accuracy with (solid) and without (dashed) batch norm for 16 initial weight "
+                 "scales"),
+        "single": "Fig. 6-18: train accuracy with and without batch norm at one initial scale",
+        "final_by_scale": "Final train accuracy by initial weight scale, with and without batch norm",
+    }
     config = {
         "train_size": Int(1000, "train on the first N training images (accuracy measured on them too)",
                           low=1),
@@ -163,8 +170,21 @@ class BatchNormExperiment(Experiment):
                 d[key] = {"curve": mean_band(curves), "final": float(np.mean(finals)), "final_per_seed": finals}
             d["bn_wins"] = d["bn"]["final"] > d["plain"]["final"]
             per_scale.append(d)
-        return {"per_scale": per_scale, "bn_wins": sum(d["bn_wins"] for d in per_scale), "n_scales": len(ws),
-                "seeds": len(runs)}
+        out = {"per_scale": per_scale, "bn_wins": sum(d["bn_wins"] for d in per_scale), "n_scales": len(ws),
+               "seeds": len(runs)}
+        if len(ws) == 16:  # the book's scales: its run's wins and two scales it printed
+            wins = [sum(d["bn"]["final_per_seed"][k] > d["plain"]["final_per_seed"][k] for d in per_scale)
+                    for k in range(len(runs))]
+            rows = [compare_row("scales (of 16) where BN ends higher", 14, "one unseeded run", wins, 1, digits=2)]
+            for i, text in ((2, "0.29"), (4, "0.086")):
+                book_plain, book_bn = self.book["final_train_acc"][text]
+                d = per_scale[i]
+                rows.append(compare_row(f"w={d['scale']:.3g}: final train accuracy without BN", book_plain,
+                                        "one unseeded run", d["plain"]["final_per_seed"], 0.1))
+                rows.append(compare_row(f"w={d['scale']:.3g}: final train accuracy with BN", book_bn,
+                                        "one unseeded run", d["bn"]["final_per_seed"], 0.1))
+            out["tables"] = [comparison_table(rows, len(runs))]
+        return out
 
     def claims(self, config: dict, summary: dict, runs: list[dict]) -> list[Claim]:
         n = summary["n_scales"]

@@ -19,7 +19,7 @@ from ..validate import ConfigError
 from .base import Claim, Experiment
 from .common import check_train_count, small_net_keys, summarize_variant, train_small_net
 from .keys import Choices, Floats
-from .panels import accuracy_panel, book_table
+from .panels import accuracy_panel, book_table, compare_row, comparison_table, epoch_rows
 
 __all__ = ["EXPERIMENT", "Dropout"]
 
@@ -31,6 +31,9 @@ class Dropout(Experiment):
     book_script = "overfit_dropout.py"
     book_figures = "Fig 6-23"
     shows = "dropout keeps the overfitting net's train accuracy below 100% and shrinks its train–test gap"
+    captions = {
+        "accuracy": "Fig. 6-23: train and test accuracy with dropout (each ratio and convention) and without",
+    }
     config = {
         **small_net_keys(301, "epochs (the book's Trainer epochs=301)"),
         "ratios": Floats([0.2, 0.15], "dropout ratios p (0.2 in the book's code, 0.15 in its caption)", low=0,
@@ -87,7 +90,11 @@ class Dropout(Experiment):
             summary["ours_ratio_0.2_classic"] = {
                 f"epoch {e}": [v["train_acc"]["mean"][e - 1], v["test_acc"]["mean"][e - 1] if "test_acc" in v else None]
                 for e in (1, 101, 201, 301) if e - 1 < len(v["epoch"])}
-            summary["tables"] = [book_table(
+            rows = epoch_rows(self.book["ratio_0.2_classic"], v, "p=0.2 classic", {e: e - 1 for e in (1, 101, 201, 301)})
+            rows.append(compare_row("p=0.2 classic: final test accuracy (all test images)", self.book["final_test_acc"],
+                                    "one unseeded run", v["final_test_acc"]["values"], 0.05))
+            summary["tables"] = [comparison_table(rows, len(runs), "The book's epoch k is our record k−1: it "
+                                                  "records after the first update"), book_table(
                 f"train / test accuracy at the epochs the book's run printed (its epoch k = our record k−1 "
                 f"because it records after the first update; ours: mean of {len(runs)} seed(s), test on the "
                 f"first {v['test_curve_samples']} test images, final row on all 10,000)",

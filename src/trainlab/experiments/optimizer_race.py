@@ -26,6 +26,7 @@ import numpy as np
 
 from ..optim import CONVENTIONS, make_optimizer
 from .base import Claim, Experiment
+from .panels import compare_row, comparison_table
 from .common import OPTIMIZER_LABELS as LABELS
 from .common import history
 from .keys import Choice, Choices, Float, Floats, Int
@@ -51,6 +52,14 @@ class OptimizerRace(Experiment):
     book_figures = "Figs. 6-1, 6-2, 6-3 to 6-8"
     shows = ("the bowl f(x, y) = x²/20 + y² and its gradient field, then each optimizer's path on it from "
              "(−7, 2): SGD zig-zags, Momentum rolls, AdaGrad shrinks its steps, Adam sways less")
+    captions = {
+        "paths": ("Fig. 6-8: each optimizer's path on f(x, y) = x²/20 + y² from (−7, 2) — SGD zig-zags across "
+                  "the valley, Momentum rolls like a ball, AdaGrad's steps shrink, Adam sways less than Momentum"),
+        "distance": "Distance to the minimum after each step, per optimizer (log scale)",
+        "surface": "Fig. 6-1: the function f(x, y) = x²/20 + y², a long shallow valley along x",
+        "gradient": ("Fig. 6-2: the field −∇f — the arrows point across the valley, not at the minimum, which is"
+                     " why SGD zig-zags"),
+    }
     config = {
         "start": Floats([-7.0, 2.0], "start point (x, y)", low=-1e3, high=1e3, min_len=2, max_len=2),
         "steps": Int(30, "updates per optimizer", low=1, high=100_000),
@@ -116,7 +125,14 @@ class OptimizerRace(Experiment):
                 "steps": len(p) - 1,
                 "path_length": float(np.sum(np.hypot(*np.diff(p, axis=0).T))),
             }
-        return {"optimizers": out}
+        rows = []
+        for name, ref in self.reference.items():
+            if name in out and config[f"lr_{name}"] == (0.1 if name == "nesterov" else self.config[f"lr_{name}"].default):
+                for axis, i in (("x", 0), ("y", 1)):
+                    rows.append(compare_row(f"{LABELS[name]}: final {axis} after {config['steps']} steps", ref[i],
+                                            "the book's code, run (deterministic)", [out[name]["final"][i]],
+                                            0.5 * 10 ** -int(config["decimals"]), digits=int(config["decimals"])))
+        return {"optimizers": out, "tables": [comparison_table(rows, 1)] if rows else []}
 
     def claims(self, config: dict, summary: dict, runs: list[dict]) -> list[Claim]:
         s = summary["optimizers"]

@@ -18,7 +18,7 @@ from ..validate import ConfigError
 from .base import Claim, Experiment
 from .common import check_train_count, small_net_keys, summarize_variant, train_small_net
 from .keys import Float, Floats
-from .panels import accuracy_panel, book_table
+from .panels import accuracy_panel, book_table, comparison_table, epoch_rows
 
 __all__ = ["EXPERIMENT", "Overfitting"]
 
@@ -31,6 +31,10 @@ class Overfitting(Experiment):
     book_figures = "Figs 6-20 and 6-21"
     shows = ("trained on 300 images the 7-layer net reaches 100% train accuracy far above its test accuracy; "
              "weight decay λ = 0.1 shrinks that gap")
+    captions = {
+        "accuracy": ("Figs. 6-20 and 6-21: train and test accuracy of the 7-layer net on 300 images, without "
+                     "weight decay (it overfits) and with λ = 0.1 (the gap shrinks)"),
+    }
     config = {
         **small_net_keys(201, "epochs (the book records 201 accuracies)"),
         "weight_decays": Floats([0.0, 0.1], "the decays λ of ½λ‖W‖² compared: 0 (the baseline) and the book's "
@@ -90,7 +94,8 @@ class Overfitting(Experiment):
             summary["ours_lambda_0.1"] = {
                 f"epoch {e}": [v["train_acc"]["mean"][e], v["test_acc"]["mean"][e] if "test_acc" in v else None]
                 for e in (0, 50, 100, 150, 200) if e < len(v["epoch"])}
-            summary["tables"] = [book_table(
+            rows = epoch_rows(self.book["lambda_0.1"], v, "λ=0.1", {e: e for e in (0, 50, 100, 150, 200)})
+            summary["tables"] = [comparison_table(rows, len(runs)), book_table(
                 f"train / test accuracy at the epochs the book's run printed (ours: mean of {len(runs)} seed(s); "
                 f"test on the first {v['test_curve_samples']} test images, final row on all 10,000)",
                 self.book["lambda_0.1"], "book λ=0.1", variants, [(key, "ours λ=0.1"), (self.key(0.0), "ours λ=0")],

@@ -8,7 +8,7 @@ import numpy as np
 
 from .common import OPTIMIZER_LABELS, OPTIMIZER_MARKERS
 
-__all__ = ["loss_figure", "accuracy_panel", "book_table"]
+__all__ = ["loss_figure", "accuracy_panel", "book_table", "compare_row", "comparison_table", "epoch_rows"]
 
 
 def loss_figure(config, summary, names, title, ylim=(0, 1), labels=OPTIMIZER_LABELS, markers=OPTIMIZER_MARKERS):
@@ -75,3 +75,54 @@ def accuracy_panel(ax, variant: dict, title: str, n_seeds: int) -> None:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
+
+
+def compare_row(quantity: str, book, source: str, values, tolerance: float, digits: int = 3) -> dict:
+    """One row of the book-vs-ours comparison: the book's number, ours over seeds (mean, min–max),
+    and whether they agree: the book's number lies within our seeds' range widened by ``tolerance``
+    (one unseeded run of the book's code is one draw, so our seeds' spread is the yardstick).
+    ``book`` may be a (low, high) range the book states; then the ranges must overlap."""
+    import math
+
+    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    lo, hi = (min(vals), max(vals)) if vals else (math.nan, math.nan)
+    mean = sum(vals) / len(vals) if vals else math.nan
+    if isinstance(book, (list, tuple)):
+        b_lo, b_hi = float(book[0]), float(book[1])
+        book_text = f"{b_lo:.{digits}g}–{b_hi:.{digits}g}"
+    else:
+        b_lo = b_hi = float(book)
+        book_text = f"{b_lo:.{digits}g}"
+    agrees = bool(vals) and b_lo <= hi + tolerance and b_hi >= lo - tolerance
+    ours = f"{mean:.{digits}f}" + (f" ({lo:.{digits}f}–{hi:.{digits}f})" if len(vals) > 1 else "")
+    return {"quantity": quantity, "book": book_text, "source": source, "ours": ours, "ours_mean": mean,
+            "ours_min": lo, "ours_max": hi, "tolerance": tolerance, "agrees": agrees}
+
+
+def comparison_table(rows: list[dict], seeds: int, note: str = "") -> dict:
+    """The comparison as a table for summary.json (the report shows it first)."""
+    return {"title": f"The book's numbers beside ours (ours: mean of {seeds} seed(s), range over seeds; "
+                     f"'agrees' when the book's number lies within our range ± the stated tolerance)"
+                     + (f". {note}" if note else ""),
+            "columns": ["quantity", "book", "source", "ours", "agrees?"],
+            "rows": [[r["quantity"], r["book"], r["source"], r["ours"],
+                      ("✓" if r["agrees"] else "✗") + f" (±{r['tolerance']:g})"] for r in rows],
+            "comparison": rows}
+
+
+def epoch_rows(book_rows: dict, variant: dict, label: str, epochs: dict, tolerance: float = 0.05) -> list[dict]:
+    """Comparison rows of train and test accuracy at the epochs the book's run printed:
+    ``book_rows`` {"epoch E": [train, test]}, ``epochs`` {book epoch E: our record index}."""
+    rows = []
+    for book_epoch, i in epochs.items():
+        book = book_rows.get(f"epoch {book_epoch}")
+        if book is None or i >= len(variant["epoch"]):
+            continue
+        for split, value in (("train", book[0]), ("test", book[1])):
+            band = variant.get(f"{split}_acc")
+            if band is None or value is None:
+                continue
+            where = "" if split == "train" else f" (first {variant['test_curve_samples']} test images)"
+            rows.append(compare_row(f"{label}: {split} accuracy at epoch {book_epoch}{where}", value,
+                                    "one unseeded run", [band["lo"][i], band["mean"][i], band["hi"][i]], tolerance))
+    return rows

@@ -138,7 +138,8 @@ class ExperimentRun:
                 if self.diverged:
                     claims.append(self._divergence_claim())
                 record.write_claims(claims)
-                record.write_figures(exp.figures(config, summary, runs))
+                names = record.write_figures(exp.figures(config, summary, runs))
+                record.manifest["figure_captions"] = {n: exp.captions[n] for n in names if n in exp.captions}
             except OSError:  # the disk (full, read-only): not the experiment's fault; the command says it
                 raise
             except Exception:

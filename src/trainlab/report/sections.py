@@ -119,16 +119,25 @@ def _ours_values(run: RunView) -> str:
 
 
 def _book_beside_ours(run: RunView) -> str:
-    """summary.json's tables, and the book's numbers (run.json["book"]) beside the claims' values."""
+    """The book's numbers beside ours: the experiment's comparison table first (one row per quantity:
+    the book's number and its source, ours over seeds, whether they agree), then its other tables;
+    the reference numbers as recorded and the claims' own numbers stay one click away."""
     tables, book = run.tables, run.book
     if not tables and not book:
         return ""
-    parts = ["<h3>The book's numbers beside ours</h3>" if book else "<h3>Tables</h3>"]
-    parts += [table_html(t) for t in tables]
+    compared = [t for t in tables if isinstance(t.get("comparison"), list)]
+    others = [t for t in tables if t not in compared]
+    parts = ["<h3>The book's numbers beside ours</h3>" if (book or compared) else "<h3>Tables</h3>"]
+    parts += [table_html(t) for t in compared + others]
     if book:
-        parts.append('<div class="compare">'
-                     f"<div><h4>Book / reference run</h4>{render_value(book)}</div>"
-                     f"<div><h4>Ours (the claims' numbers)</h4>{_ours_values(run) or '–'}</div></div>")
+        inner = ('<div class="compare">'
+                 f"<div><h4>Book / reference run</h4>{render_value(book)}</div>"
+                 f"<div><h4>Ours (the claims' numbers)</h4>{_ours_values(run) or '–'}</div></div>")
+        if compared:
+            parts.append(f"<details><summary>The reference numbers as recorded, and the claims' numbers</summary>"
+                         f"{inner}</details>")
+        else:
+            parts.append(inner)
     return "".join(parts)
 
 
@@ -194,7 +203,10 @@ def section_html(run: RunView) -> str:
     parts.append(_book_beside_ours(run))
     if run.figures:
         parts.append("<h3>Figures</h3>")
-        parts += [figure_html(f.data_uri(), f.name, f"{run.name}: {f.name}") for f in run.figures]
+        captions = run.manifest.get("figure_captions")
+        captions = captions if isinstance(captions, dict) else {}
+        parts += [figure_html(f.data_uri(), str(captions.get(f.name) or f.name), f"{run.name}: {f.name}")
+                  for f in run.figures]
     if run.config is not None:
         parts.append("<details><summary>Configuration</summary>" + render_value(run.config) + "</details>")
     parts.append("</section>")
