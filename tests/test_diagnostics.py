@@ -243,3 +243,83 @@ def test_a_killed_run_resumes_to_the_same_diagnostics(tmp_path):
     _, resumed = fit(SPEC, toy_data(), conf, out_dir=tmp_path, resume=True)
     assert resumed.without_times() == full.without_times()
     assert (tmp_path / CHECKPOINT_NAME).exists()
+
+
+# -- figures and the command ------------------------------------------------------------------------------
+def test_figures_read_the_record_keys():
+    from trainlab.diagnostics_plots import compare_figures, diagnosed_layers, diagnostics_figure, histogram_figure
+
+    _, plain = fit(SPEC, toy_data(), cfg(diagnostics=None))
+    _, relu = fit(SPEC, toy_data(), cfg(diagnostics="hist:0,3"))
+    _, sig = fit(SPEC.replace(activation="sigmoid", hidden_sizes=(8, 8, 8)), toy_data(), cfg())
+    assert diagnostics_figure(plain.to_dict()) is None and histogram_figure(relu.to_dict()) is not None
+    assert histogram_figure(sig.to_dict()) is None  # no histogram epochs asked for
+    assert diagnosed_layers(sig.to_dict()) == (["h1", "h2", "h3"], ["W1", "W2", "W3", "W4"])
+    fig = diagnostics_figure(relu.to_dict(), "a run")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["activation std on the probe batch", "dead units (0 for every probe sample): fraction",
+                      "‖∂L/∂W‖, mean over the epoch's updates", "update ratio ‖ΔW‖/‖W‖ over the epoch"]
+    stripped = {"epochs": relu.to_dict()["epochs"]}  # as trainlab compare keeps it: numbers only
+    figs = compare_figures([("relu", stripped), ("sigmoid", sig.to_dict()), ("plain", plain.to_dict())])
+    assert list(figs) == ["diagnostics_grad_norm", "diagnostics_saturation"]
+    grad_panels = [ax for ax in figs["diagnostics_grad_norm"].axes if ax.get_title()]
+    assert [ax.get_title() for ax in grad_panels] == ["layer W1", "layer W2", "layer W3", "layer W4"]
+    assert [len(ax.lines) for ax in grad_panels] == [2, 2, 2, 1]  # W4: the sigmoid net's only
+    assert compare_figures([("plain", plain.to_dict())]) == {}
+
+
+@pytest.fixture(scope="module")
+def train_runs(tmp_path_factory):
+    """Four train runs: diagnostics on, with histograms, off, and a sigmoid net with them on."""
+    from trainlab.cli import main
+
+    root = tmp_path_factory.mktemp("train-runs")
+    small = ["--train-size", "600", "--epochs", "2", "--hidden", "20,20", "--eval-samples", "500", "-q"]
+    for name, extra in (("on", ["--diagnostics"]), ("hist", ["--diagnostics", "hist:0,2"]), ("off", []),
+                        ("sigmoid", ["--diagnostics", "on", "--activation", "sigmoid", "--hidden", "20x3"])):
+        assert main(["train", *small, *extra, "--out", str(root / name)]) == 0
+    return root
+
+
+def test_train_command_with_diagnostics(train_runs, capsys):
+    from trainlab.record import RunRecord
+
+    figures = {name: sorted(p.name for p in (train_runs / name / "figures").iterdir()) for name in ("on", "hist", "off")}
+    assert figures["off"] == ["curves.png", "curves.svg"]
+    assert figures["on"] == ["curves.png", "curves.svg", "diagnostics.png", "diagnostics.svg"]
+    assert figures["hist"] == ["activation_histograms.png", "activation_histograms.svg", *figures["on"]]
+    run = RunRecord.open(train_runs / "hist")
+    assert run.config["training"]["diagnostics"] == "on:probe=500:hist=0,2"
+    assert RunRecord.open(train_runs / "on").config["training"]["diagnostics"] == "on:probe=500"
+    assert run.manifest["figures"] == ["curves", "diagnostics", "activation_histograms"]
+    (_, history), = run.histories()
+    assert {"act_std.h2", "dead.h2", "grad_norm.W3", "update_ratio.W3"} <= set(history["epochs"][2])
+    assert list(history["diagnostics"]["histograms"]) == ["0", "2"]
+    assert "grad_norm.W3" in (train_runs / "hist" / "history.csv").read_text().splitlines()[0]
+
+
+def test_compare_draws_the_diagnostics_of_the_runs_that_have_them(train_runs, tmp_path, capsys):
+    from trainlab import files
+    from trainlab.cli import main
+
+    out = tmp_path / "cmp"
+    assert main(["compare", *(str(train_runs / n) for n in ("on", "sigmoid", "off")), "--out", str(out)]) == 0
+    assert "per-layer diagnostics: diagnostics_grad_norm, diagnostics_saturation" in capsys.readouterr().out
+    table = files.read_json(out / "compare.json")
+    assert table["diagnostics"]["figures"] == ["diagnostics_grad_norm", "diagnostics_saturation"]
+    assert table["figures"] == table["metrics"] + table["diagnostics"]["figures"]
+    for name in table["diagnostics"]["figures"]:
+        assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG") and (out / f"{name}.svg").is_file()
+    last = table["diagnostics"]["last"]
+    assert list(last["diagnostics_grad_norm"]) == ["on", "sigmoid"]  # "off" has none
+    on = files.read_json(train_runs / "on" / "history.json")["epochs"][-1]
+    assert last["diagnostics_grad_norm"]["on"] == {"stat": "grad_norm", "values": {
+        f"W{i}": on[f"grad_norm.W{i}"] for i in (1, 2, 3)}}
+    assert last["diagnostics_saturation"]["on"]["stat"] == "dead"
+    assert last["diagnostics_saturation"]["sigmoid"]["stat"] == "saturated"
+    assert list(last["diagnostics_saturation"]["sigmoid"]["values"]) == ["h1", "h2", "h3"]
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    assert page.count("<img ") == len(table["figures"]) and "Dead or saturated units per layer" in page
+    # a later comparison without diagnostics into the same folder removes their figures
+    assert main(["compare", str(train_runs / "off"), "--out", str(out)]) == 0
+    assert not list(out.glob("diagnostics_*"))
