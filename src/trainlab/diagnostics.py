@@ -173,10 +173,9 @@ class Diagnostics:
         self.hidden, self.affine = layer_names(len(model.spec.hidden_sizes))
         slots = self.params.slots
         # where each W_i and b_i lies in the flat buffers: gradient norms per update are dot products
-        self._grad_slices = [(f"{p}{i}", slice(s.offset, s.offset + s.size))
-                             for i in self.affine for p in ("W", "b") for s in (slots[f"{p}{i}"],)]
-        self._sums = np.zeros(len(self._grad_slices))
-        self._steps = 0
+        self._grad_names = [f"{p}{i}" for i in self.affine for p in ("W", "b")]
+        self._grad_views = [self.params.grad_view(name).reshape(-1) for name in self._grad_names]  # never rebound
+        self._squares: list[list] = []  # per update, ‖g‖² of every view
         self._before = None
         self.restart()
 
@@ -193,18 +192,14 @@ class Diagnostics:
     def restart(self) -> None:
         """Start an epoch from the model's current weights (after building or restoring the model)."""
         self._before = self.params.data.copy()
-        self._sums[:] = 0.0
-        self._steps = 0
+        self._squares = []
 
     def wrap_step(self, step: Callable[[], None]) -> Callable[[], None]:
         """``step`` preceded by reading every layer's gradient norm (before clipping and the update)."""
-        grad, slices, sums = self.params.grad, self._grad_slices, self._sums
+        views, dot = self._grad_views, np.dot
 
         def diagnosed_step():
-            for k, (_, s) in enumerate(slices):
-                g = grad[s]
-                sums[k] += math.sqrt(float(np.dot(g, g)))
-            self._steps += 1
+            self._squares.append([dot(g, g) for g in views])  # square roots once per epoch
             step()
         return diagnosed_step
 
@@ -216,9 +211,10 @@ class Diagnostics:
         for name, z in zip(self.hidden, zs):
             for stat, value in activation_stats(self.activation, z).items():
                 record[key(stat, name)] = value
-        if self._steps:
-            for (name, _), total in zip(self._grad_slices, self._sums):
-                record[key("grad_norm", name)] = float(total / self._steps)
+        if self._squares:
+            norms = np.sqrt(np.array(self._squares, dtype=np.float64)).mean(axis=0)
+            for name, norm in zip(self._grad_names, norms):
+                record[key("grad_norm", name)] = float(norm)
         if record["epoch"] > 0:
             data, before = self.params.data, self._before
             for i in self.affine:
