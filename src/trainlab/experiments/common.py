@@ -14,7 +14,7 @@ import numpy as np
 from ..curves import mean_band, smooth_curve
 from ..history import History
 
-__all__ = ["dataset", "dims", "check_train_count", "history", "train_same_batches", "smoothed_summary", "train_small_net",
+__all__ = ["dataset", "dims", "check_train_count", "check_train_val", "train_val_split", "history", "train_same_batches", "smoothed_summary", "train_small_net",
            "summarize_variant", "final_stats", "OPTIMIZER_LABELS", "OPTIMIZER_MARKERS"]
 
 OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adagrad": "AdaGrad", "adam": "Adam",
@@ -53,6 +53,32 @@ def check_train_count(config: dict, *keys: str) -> None:
     for key in keys:
         if int(config[key]) > n_train:
             raise ConfigError(key, f"{key} ({config[key]}) is more than the {n_train} training images of {where}")
+
+
+def check_train_val(config: dict, train_key: str, val_key: str) -> None:
+    """ConfigError naming ``val_key`` when the first ``config[train_key]`` training images (trained
+    on) and the last ``config[val_key]`` (the validation split, :func:`train_val_split`) overlap."""
+    from ..data import DataError, dataset_info
+    from ..validate import ConfigError
+
+    check_train_count(config, train_key)
+    try:
+        n_train = dataset_info(config.get("data_dir")).n_train
+    except (DataError, OSError):
+        return
+    if config[train_key] + config[val_key] > n_train:
+        raise ConfigError(val_key, f"{train_key} + {val_key} ({config[train_key]} + {config[val_key]}) is more than "
+                                   f"the {n_train} training images: the two must not overlap")
+
+
+def train_val_split(config: dict, train_key: str, val_key: str):
+    """A :class:`~trainlab.trainer.Data` of the first ``config[train_key]`` training images and, as
+    the validation split, the last ``config[val_key]`` ones (no test split: it decides nothing)."""
+    from ..trainer import Data
+
+    (x, t), _ = dataset(config)
+    n, v = int(config[train_key]), int(config[val_key])
+    return Data(x[:n], t[:n], x[len(x) - v:], t[len(x) - v:])
 
 
 def history(iter_loss=(), epochs=(), message: str = "") -> dict:
