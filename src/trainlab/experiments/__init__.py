@@ -26,6 +26,7 @@ MODULES = {
     "search": "search_book",
     # beyond the book: the training instruments
     "schedules": "schedules_mnist",
+    "early-stopping": "early_stopping_small",
 }
 
 
