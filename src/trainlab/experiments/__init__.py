@@ -27,6 +27,7 @@ MODULES = {
     # beyond the book: the training instruments
     "schedules": "schedules_mnist",
     "early-stopping": "early_stopping_small",
+    "diagnostics": "diagnostics_mnist",
 }
 
 
