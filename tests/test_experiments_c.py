@@ -61,6 +61,27 @@ def test_schedules_reduced(tmp_path):
         assert s[label]["final_val_loss"]["values"] == [h["epochs"][-1]["val_loss"]]
 
 
+@pytest.mark.parametrize("name", ["schedules", "early-stopping", "diagnostics"])
+def test_the_report_says_what_each_shows_and_how(tmp_path, name):
+    import html
+    import sys
+
+    from trainlab.experiments import get
+    from trainlab.report import build_html
+
+    exp = get(name)
+    run_experiment(name, seeds=1, out_dir=tmp_path / name, reduced=True, progress=False,
+                   overrides={"epochs": 2, **({"step_epochs": 1} if name == "schedules" else {}),
+                              **({"patience": 1} if name == "early-stopping" else {})})
+    manifest = json.loads((tmp_path / name / "run.json").read_text())
+    doc = sys.modules[type(exp).__module__].__doc__
+    assert manifest["shows"] == exp.shows and manifest["description"].splitlines()[0] == doc.splitlines()[0]
+    page = build_html(tmp_path)
+    assert f'<p class="shows">Shows: {html.escape(exp.shows)}</p>' in page
+    for line in manifest["description"].splitlines():
+        assert html.escape(line) in page
+
+
 def test_schedules_decay_beats_constant_once_noise_limits(tmp_path):
     run_dir = tmp_path / "sched-mid"
     result = run_experiment("schedules", seeds=2, out_dir=run_dir, reduced=True, progress=False,

@@ -113,7 +113,7 @@ def diagnostics_figure(history: dict, title: str = ""):
     if not hidden and not weights:
         return None
     rows = max(len(hidden), len(weights))
-    fig = Figure(figsize=(11, 2.6 + 0.7 * rows), layout="constrained")
+    fig = Figure(figsize=(10.2, 2.6 + 0.7 * rows), layout="constrained")  # the report's width: 1180 px at 110 dpi
     axes = fig.subplots(2, 2).ravel()
     stat, label = fraction_stat(history)
     # colours on a log scale where the values span a decade or more

@@ -26,7 +26,7 @@ def gradients_figure(config: dict, summary: dict):
 
     v, n = summary["variants"], summary["seeds"]
     weights = summary["weights"]
-    fig = Figure(figsize=(14, 4.4), layout="constrained")
+    fig = Figure(figsize=(10.2, 4.2), layout="constrained")  # the report's width: 1180 px at 110 dpi
     ax_first, ax_last, ax_acc = fig.subplots(1, 3)
     x = np.arange(1, len(weights) + 1)
     for label, s in v.items():
@@ -63,7 +63,7 @@ def activations_figure(config: dict, summary: dict):
     from matplotlib.figure import Figure
 
     v, n = summary["variants"], summary["seeds"]
-    fig = Figure(figsize=(14, 4.6), layout="constrained")
+    fig = Figure(figsize=(10.2, 4.4), layout="constrained")
     ax_std, ax_frac, ax_upd = fig.subplots(1, 3)
     for label, s in v.items():
         color, marker = STYLE.get(label, ("k", "."))
@@ -81,13 +81,13 @@ def activations_figure(config: dict, summary: dict):
         ax_upd.plot(xw, np.where(ratio > 0, ratio, np.nan), marker=marker, color=color, label=label)
     ax_std.set_yscale("log")
     ax_std.set_ylabel("activation std on the probe batch")
-    ax_std.set_title("spread (dashed: initialisation, solid: trained)", fontsize=10)
+    ax_std.set_title("std (dashed: init, solid: trained)", fontsize=9)
     ax_frac.set_ylabel("fraction")
     ax_frac.set_ylim(-0.02, 1.02)
-    ax_frac.set_title("saturated (sigmoid: z<0.01 or >0.99) / dead (ReLU)", fontsize=10)
+    ax_frac.set_title("saturated (sigmoid) / dead (ReLU)", fontsize=9)
     ax_upd.set_yscale("log")
     ax_upd.set_ylabel("‖ΔW‖ / ‖W‖ over epoch 1")
-    ax_upd.set_title("update-to-weight ratio, epoch 1", fontsize=10)
+    ax_upd.set_title("update-to-weight ratio, epoch 1", fontsize=9)
     for ax in (ax_std, ax_frac):
         ax.set_xlabel("hidden layer")
         ax.set_xticks(x)
@@ -97,7 +97,7 @@ def activations_figure(config: dict, summary: dict):
         ax.grid(alpha=0.3)
     ax_frac.legend(fontsize=7)
     fig.suptitle(f"{_net(config)}: each hidden layer on the first {config['probe']} training images, mean of {n} "
-                 f"seed(s)", fontsize=10)
+                 f"seed(s)\nsaturated: z < 0.01 or z > 0.99; dead: 0 for every probe image", fontsize=9)
     return fig
 
 
@@ -109,7 +109,7 @@ def histograms_figure(config: dict, run: dict):
     labels = list(histories)
     first = histories[labels[0]]["diagnostics"]
     layers = first["hidden"]
-    fig = Figure(figsize=(2.1 * len(layers) + 1.2, 1.45 * len(labels) + 0.9))
+    fig = Figure(figsize=(min(10.2, 1.8 * len(layers) + 1.2), 1.45 * len(labels) + 0.9))
     fig.subplots_adjust(left=0.1, right=0.99, bottom=0.05, top=0.9, wspace=0.25, hspace=0.6)
     for r, label in enumerate(labels):
         hists = histories[label]["diagnostics"]["histograms"]

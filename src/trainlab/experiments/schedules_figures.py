@@ -63,7 +63,7 @@ def curves_figure(config: dict, summary: dict, runs: list[dict]):
     v, groups = summary["variants"], _groups(config, summary)
     lrs = lr_curves(config)
     per_epoch = math.ceil(int(config["train_size"]) / int(config["batch_size"]))
-    fig = Figure(figsize=(4.6 * len(groups), 9), layout="constrained")
+    fig = Figure(figsize=(min(10.2, 3.6 * len(groups)), 9), layout="constrained")  # the report's width
     axes = fig.subplots(3, len(groups), squeeze=False)
     for col, (title, labels) in enumerate(groups):
         ax_lr, ax_batch, ax_val = axes[:, col]
@@ -104,7 +104,7 @@ def final_figure(config: dict, summary: dict):
     from .schedules_mnist import LABELS
 
     v, groups = summary["variants"], _groups(config, summary)
-    fig = Figure(figsize=(2.0 + 0.85 * sum(len(labels) for _, labels in groups), 4.2), layout="constrained")
+    fig = Figure(figsize=(min(10.2, 2.0 + 0.8 * sum(len(labels) for _, labels in groups)), 4.2), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
     x, ticks, names = 0.0, [], []
     for title, labels in groups:
