@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import files
 from .diagnostics_plots import COMPARE_FIGURES
 from .plots import metric_series
@@ -329,24 +327,12 @@ def _legend_text(label: str) -> str:
 def _diagnostics(curves: list[Curve]) -> dict:
     """The diagnostics figures of the curves that have them (``drawn``: {name: Figure}, removed
     before compare.json is written) and, per figure, each curve's last value of every layer."""
-    from .diagnostics_plots import compare_figures, diagnosed_layers, fraction_stat, matrix
+    from .diagnostics_plots import compare_figures, last_values
 
-    drawn = compare_figures([(_legend_text(c.label), c.history) for c in curves])
-    last: dict[str, dict] = {}
-    for name in drawn:
-        rows = {}
-        for c in curves:
-            hidden, weights = diagnosed_layers(c.history)
-            stat = "grad_norm" if name == "diagnostics_grad_norm" else fraction_stat(c.history)[0]
-            layers = weights if name == "diagnostics_grad_norm" else hidden
-            if stat is None or not layers:
-                continue
-            _, values = matrix(c.history, stat, layers)
-            rows[c.label] = {"stat": stat, "values": {
-                layer: (float(v[np.isfinite(v)][-1]) if np.isfinite(v).any() else None)
-                for layer, v in zip(layers, values)}}
-        last[name] = rows
-    return {"figures": list(drawn), "drawn": drawn, "last": last}
+    pairs = [(_legend_text(c.label), c.history) for c in curves]
+    drawn = compare_figures(pairs)
+    labelled = [(c.label, c.history) for c in curves]
+    return {"figures": list(drawn), "drawn": drawn, "last": {name: last_values(name, labelled) for name in drawn}}
 
 
 def write_compare(out: Path, sources: list[Source], curves: list[Curve], metrics: list[str],

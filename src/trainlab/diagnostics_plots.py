@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 __all__ = ["diagnosed_layers", "matrix", "fraction_stat", "diagnostics_figure", "histogram_figure", "compare_figures",
-           "COMPARE_FIGURES"]
+           "last_values", "COMPARE_FIGURES"]
 
 #: the figures :func:`compare_figures` can draw, by name
 COMPARE_FIGURES = ("diagnostics_grad_norm", "diagnostics_saturation")
@@ -209,6 +209,21 @@ def _small_multiples(curves, stat_of, layers_of, ylabel, log):
     if handles:
         fig.legend(handles, labels, loc="outside right upper", fontsize=7)
     return fig
+
+
+def last_values(figure: str, curves: list[tuple[str, dict]]) -> dict:
+    """``{label: {"stat", "values": {layer: last finite value or None}}}`` of what ``figure`` (one of
+    :data:`COMPARE_FIGURES`) draws, for the curves that have it."""
+    rows = {}
+    for label, h in curves:
+        hidden, weights = diagnosed_layers(h)
+        stat, layers = ("grad_norm", weights) if figure == "diagnostics_grad_norm" else (fraction_stat(h)[0], hidden)
+        if stat is None or not layers:
+            continue
+        _, values = matrix(h, stat, layers)
+        rows[label] = {"stat": stat, "values": {
+            layer: (float(v[np.isfinite(v)][-1]) if np.isfinite(v).any() else None) for layer, v in zip(layers, values)}}
+    return rows
 
 
 def compare_figures(curves: list[tuple[str, dict]]) -> dict:
