@@ -106,8 +106,8 @@ class DiagnosticsMnist(Experiment):
     #: small enough for any dataset of 600 training images (the tests' own)
     reduced = {"train_size": 400, "val_size": 200, "epochs": 2, "probe": 200, "eval_samples": 400}
     default_seeds = 5
-    #: measured: 5 seeds at full size on one core, one BLAS thread: 4.7–5.1 s each (six nets of 500 updates,
-    #: 25 s in all)
+    #: measured: 5 seeds at full size on one core, one BLAS thread, three times on the shared machine: 4.0–6.8 s
+    #: each (six nets of 500 updates; 21–28 s in all)
     seed_seconds = 5.0
 
     def check_config(self, config: dict) -> None:

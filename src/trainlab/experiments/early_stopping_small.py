@@ -69,9 +69,10 @@ class EarlyStoppingSmall(Experiment):
     }
     reduced = {"epochs": 100, "patience": 5, "curve_test_samples": 0}
     default_seeds = 5
-    #: measured: 5 seeds at full size on one core, one BLAS thread: 7.3–9.1 s each (4 nets, the early-stopped
-    #: one shorter; 41.5 s in all). The per-epoch test curve on 500 images, not 2000, keeps it under a minute
-    seed_seconds = 8.3
+    #: measured: 5 seeds at full size on one core, one BLAS thread, three times on the shared machine: 5.2–9.1 s
+    #: each (4 nets, the early-stopped one shorter; 30–42 s in all). The per-epoch test curve on 500 images,
+    #: not 2000, keeps it under a minute
+    seed_seconds = 7.0
 
     def check_config(self, config: dict) -> None:
         check_train_count(config, "train_size")

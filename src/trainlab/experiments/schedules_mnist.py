@@ -110,8 +110,8 @@ class SchedulesMnist(Experiment):
     reduced = {"train_size": 400, "val_size": 200, "epochs": 3, "step_epochs": 2, "eval_samples": 400,
                "test_samples": 1000}
     default_seeds = 5
-    #: measured: 5 seeds at full size on one core, one BLAS thread: 7.9–9.2 s each (10 nets × 1200 updates,
-    #: 42 s in all); batch 50 and 12,000 images keep 5 seeds under a minute
+    #: measured: 5 seeds at full size on one core, one BLAS thread, three times on the shared machine: 7.7–10.0 s
+    #: each (10 nets × 1200 updates; 41–43 s in all); batch 50 and 12,000 images keep 5 seeds under a minute
     seed_seconds = 8.4
 
     def check_config(self, config: dict) -> None:
