@@ -164,6 +164,8 @@ BAD_VALUES = [
     (["--clip-grad-norm", "x"], ["--clip-grad-norm", "expected a number"]),
     (["--clip-grad-value", "-1"], ["--clip-grad-value", "> 0"]),
     (["--clip-grad-norm", "1", "--clip-grad-value", "1"], ["--clip-grad-value", "not both"]),
+    (["--diagnostics", "hist:5,2"], ["--diagnostics", "hist must be increasing epochs >= 0", "the syntax is"]),
+    (["--diagnostics", "on:0"], ["--diagnostics", "probe must be an integer >= 1"]),
     # data
     (["--dataset", "cifar"], ["--dataset", "mnist"]),
     (["--data-dir", "/nonexistent/idx"], ["--data-dir", "/nonexistent/idx"]),

@@ -3,8 +3,9 @@
 The dataset is written here: 600 training and 200 test images of 20×20 random pixels, labels 0..9
 (every class present in both splits). 20×20 rather than MNIST's 28×28, so an input size of 784
 left anywhere in an experiment would crash the run; the input size and number of classes must come
-from the data (``common.dims``). Each experiment runs once at its reduced size; on random images a
-claim may well fail, so only the run's status and its files are asserted. ``search`` is left out
+from the data (``common.dims``). Each experiment runs once at its reduced size (every reduced size fits
+600 training images); on random images a claim may well fail, so only the run's status and its files
+are asserted. ``search`` is left out
 (another branch moves it onto the search machinery), and so is every experiment that uses no data.
 """
 
@@ -51,9 +52,9 @@ def _own_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TRAINLAB_CACHE", str(tmp_path_factory.getbasetemp() / "trainlab-cache"))
 
 
-def test_the_experiments_with_data_are_the_eight_but_search():
+def test_the_experiments_with_data_are_the_eight_but_search_and_the_three_instruments():
     assert WITH_DATA == ["optimizer-mnist", "activation-histograms", "init-mnist", "batchnorm", "overfitting",
-                         "dropout", "ensemble"]
+                         "dropout", "ensemble", "schedules", "early-stopping", "diagnostics"]
     assert not get("optimizer-race").uses_data and "data_dir" not in resolve_config("optimizer-race")
 
 
@@ -81,9 +82,22 @@ def test_runs_reduced_on_another_idx_dataset(name, data_dir, tmp_path):
 
 @pytest.mark.parametrize("name, key", [("batchnorm", "train_size"), ("overfitting", "train_size"),
                                        ("dropout", "train_size"), ("ensemble", "train_size"),
-                                       ("activation-histograms", "mnist_samples")])
+                                       ("activation-histograms", "mnist_samples"), ("early-stopping", "train_size")])
 def test_asking_for_more_training_images_than_the_dataset_has_is_refused(name, key, data_dir):
     assert resolve_config(name, {key: N_TRAIN}, data_dir=data_dir)[key] == N_TRAIN
     with pytest.raises(ConfigError) as exc:
         resolve_config(name, {key: N_TRAIN + 1}, data_dir=data_dir)
     assert exc.value.field == key and f"{N_TRAIN} training images of {data_dir.resolve()}" in str(exc.value)
+
+
+@pytest.mark.parametrize("name", ["schedules", "diagnostics"])
+def test_the_training_and_validation_images_must_not_overlap(name, data_dir):
+    """These two train on the first train_size images and validate on the last val_size ones."""
+    config = resolve_config(name, {"train_size": 500, "val_size": 100}, data_dir=data_dir)
+    assert (config["train_size"], config["val_size"]) == (500, 100)
+    with pytest.raises(ConfigError) as exc:
+        resolve_config(name, {"train_size": 500, "val_size": 101}, data_dir=data_dir)
+    assert exc.value.field == "val_size" and f"the {N_TRAIN} training images" in str(exc.value)
+    with pytest.raises(ConfigError) as exc:
+        resolve_config(name, {"train_size": N_TRAIN + 1, "val_size": 1}, data_dir=data_dir)
+    assert exc.value.field == "train_size"

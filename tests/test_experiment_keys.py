@@ -163,6 +163,12 @@ def test_every_key_at_its_default_as_set_strings_is_the_default_config(name):
     ("activation-histograms", {"he_ratio_range": [2.0, 0.5]}, "he_ratio_range"),
     ("activation-histograms", {"he_ratio_range": [1.0, 1.0]}, "he_ratio_range"),
     ("activation-histograms", {"mnist_samples": 60_001}, "mnist_samples"),
+    ("schedules", {"train_size": 55_001}, "val_size"),                       # + 5000 validation images > 60,000
+    ("schedules", {"step_epochs": 5}, "step_epochs"),                         # == epochs: never decays
+    ("schedules", {"epochs": 4, "warmup_epochs": 4}, "warmup_epochs"),
+    ("early-stopping", {"val_size": 300}, "val_size"),                         # nothing left to train on
+    ("early-stopping", {"train_size": 60_001}, "train_size"),
+    ("diagnostics", {"train_size": 59_001}, "val_size"),
 ])
 def test_cross_key_rules_refuse(name, overrides, field):
     with pytest.raises(ConfigError) as exc:
@@ -178,6 +184,9 @@ def test_cross_key_rules_refuse(name, overrides, field):
     ("overfitting", {"weight_decays": [0.0, 0.05]}),
     ("dropout", {"ratios": [0.5]}),
     ("activation-histograms", {"he_ratio_range": [0.9, 1.1], "mnist_samples": 60_000}),
+    ("schedules", {"train_size": 55_000, "step_epochs": 4, "warmup_epochs": 4}),
+    ("early-stopping", {"val_size": 299}),
+    ("diagnostics", {"train_size": 59_000}),
 ])
 def test_cross_key_rules_accept_the_other_side(name, overrides):
     config = resolve_config(name, overrides)

@@ -71,6 +71,7 @@ def _runs_dir(tmp_path: Path) -> tuple[Path, list[str]]:
         root / "run-one", "experiment", b("result-name"),
         {b("config-key"): b("config-value"), "lr": 0.01, "nested": {b("config-nested-key"): [b("config-list-item")]}},
         title=b("result-title"), book_section=b("book-section"), seeds=[b("seeds-item")],
+        shows=b("shows"), description=b("description"),
         data={"name": b("dataset")},
         book={b("book-key"): b("book-value"), "nested": {b("book-nested-key"): [b("book-list-item")]}})
     one.write_figures({figure_name: _tiny_figure()})

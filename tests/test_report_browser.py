@@ -29,6 +29,7 @@ import pytest
 
 import runs_factory as fab
 
+from trainlab import files
 from trainlab.report import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -304,5 +305,42 @@ def test_compare_page_loads_in_chromium_without_broken_images_or_errors(browser,
     assert evaluate(browser, "document.querySelectorAll('section.run').length") == 4  # 3 metrics + config
     assert external_fetches(browser) == [], "the page fetched resources"
     screenshot(browser, COMPARE_SCREENSHOT)
+    errors = console_errors(browser)
+    assert not errors, f"console errors: {errors}"
+
+
+@pytest.fixture
+def diagnosed_runs(tmp_path):
+    """Two real train runs recorded with --diagnostics (a ReLU net, and a sigmoid one with histograms)."""
+    from trainlab.cli import main
+
+    root = tmp_path / "runs"
+    small = ["--train-size", "600", "--epochs", "2", "--hidden", "20,20", "--eval-samples", "500", "-q"]
+    assert main(["train", *small, "--diagnostics", "--out", str(root / "relu")]) == 0
+    assert main(["train", *small, "--activation", "sigmoid", "--diagnostics", "hist:0,2",
+                 "--out", str(root / "sigmoid")]) == 0
+    return root
+
+
+def test_the_diagnostics_figures_load_in_chromium_in_the_report_and_compare(browser, diagnosed_runs, tmp_path, capsys):
+    from trainlab.cli import main
+
+    fits = ("Array.from(document.images).every(i => i.getBoundingClientRect().right <= "
+            "i.closest('section').getBoundingClientRect().right)")
+    open_page(browser, write_report(diagnosed_runs))
+    images, broken = broken_images(browser)
+    assert len(images) == 5 and not broken, broken  # curves + diagnostics each, the sigmoid run's histograms
+    alts = evaluate(browser, "Array.from(document.images).map(i => i.alt).join('|')")
+    assert "relu: diagnostics" in alts and "sigmoid: activation_histograms" in alts
+    assert evaluate(browser, fits)
+    out = tmp_path / "cmp"
+    assert main(["compare", str(diagnosed_runs / "relu"), str(diagnosed_runs / "sigmoid"), "--out", str(out)]) == 0
+    capsys.readouterr()
+    open_page(browser, out / "compare.html")
+    images, broken = broken_images(browser)
+    metrics = files.read_json(out / "compare.json")["metrics"]
+    assert len(images) == len(metrics) + 2 and not broken, broken
+    assert evaluate(browser, fits)
+    assert evaluate(browser, "document.querySelectorAll('#diagnostics_grad_norm tbody tr').length") == 2
     errors = console_errors(browser)
     assert not errors, f"console errors: {errors}"

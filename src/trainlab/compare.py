@@ -16,6 +16,11 @@ or iteration) and the **best** (the largest accuracy, the smallest loss). ``iter
 those of the smoothed curve as drawn (the book's ``smooth_curve``). The configurations are
 flattened to dotted keys (``training.lr``); only keys whose values differ between the compared
 configurations are listed (a train run's or trial's own config, an experiment's config).
+
+When some selected curves were recorded with diagnostics (:mod:`trainlab.diagnostics`), two more
+figures show them per layer (:func:`trainlab.diagnostics_plots.compare_figures`): the gradient norm
+of every weight matrix, and the dead (ReLU) or saturated (sigmoid, tanh) fraction of every hidden
+layer, with a table of each curve's last value per layer.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from . import files
+from .diagnostics_plots import COMPARE_FIGURES
 from .plots import metric_series
 from .record import RunError, RunRecord, is_run
 
@@ -308,13 +314,25 @@ def prepare_out(out: Path, sources: list[Source]) -> list[str]:
         figures = files.read_json(previous).get("figures")
     except (OSError, ValueError, AttributeError):
         figures = None
-    return [f for f in figures if isinstance(f, str) and f in METRICS] if isinstance(figures, list) else []
+    ours = METRICS + COMPARE_FIGURES
+    return [f for f in figures if isinstance(f, str) and f in ours] if isinstance(figures, list) else []
 
 
 def _legend_text(label: str) -> str:
     """A label as matplotlib shows it verbatim: '$' is not mathtext, a leading '_' is not hidden."""
     label = label.replace("$", r"\$")
     return " " + label if label.startswith("_") else label
+
+
+def _diagnostics(curves: list[Curve]) -> dict:
+    """The diagnostics figures of the curves that have them (``drawn``: {name: Figure}, removed
+    before compare.json is written) and, per figure, each curve's last value of every layer."""
+    from .diagnostics_plots import compare_figures, last_values
+
+    pairs = [(_legend_text(c.label), c.history) for c in curves]
+    drawn = compare_figures(pairs)
+    labelled = [(c.label, c.history) for c in curves]
+    return {"figures": list(drawn), "drawn": drawn, "last": {name: last_values(name, labelled) for name in drawn}}
 
 
 def write_compare(out: Path, sources: list[Source], curves: list[Curve], metrics: list[str],
@@ -324,8 +342,9 @@ def write_compare(out: Path, sources: list[Source], curves: list[Curve], metrics
     from .report.compare_page import render_compare
 
     out.mkdir(parents=True, exist_ok=True)
+    diagnostic = _diagnostics(curves)
     for m in previous:  # an earlier comparison's figures that this one does not redraw
-        if m not in metrics:
+        if m not in metrics and m not in diagnostic["figures"]:
             for ext in ("png", "svg"):
                 (out / f"{m}.{ext}").unlink(missing_ok=True)
     for c in curves:
@@ -336,6 +355,9 @@ def write_compare(out: Path, sources: list[Source], curves: list[Curve], metrics
         fig = overlay_figure(drawn, m)
         files.save_figure(fig, out, m)
         pngs[m] = (out / f"{m}.png").read_bytes()
+    for name, fig in diagnostic.pop("drawn").items():
+        files.save_figure(fig, out, name)
+        pngs[name] = (out / f"{name}.png").read_bytes()
     configs = configs_of(curves)
     differ, partial = config_differences(configs)
     table = {
@@ -349,7 +371,8 @@ def write_compare(out: Path, sources: list[Source], curves: list[Curve], metrics
         "configs": list(configs),
         "config_differences": differ,
         "config_set_by_some": partial,
-        "figures": metrics,
+        "diagnostics": diagnostic,
+        "figures": metrics + diagnostic["figures"],
     }
     files.write_json(out / "compare.json", table)
     files.write_text(out / "compare.html", render_compare(table, pngs))

@@ -29,6 +29,10 @@ class History:
     ``stopped_epoch``: the epoch after which training was stopped before ``epochs`` (early stopping
     or a callback's ``trainer.stop``; ``message`` says why), else None. ``restored_epoch``: the epoch
     whose weights the model was given back at the end (early stopping with restore), else None.
+
+    ``diagnostics``: None, or (a run with ``TrainConfig.diagnostics``, :mod:`trainlab.diagnostics`)
+    what the per-layer keys of the epoch records mean (``act_std.h1``, ``grad_norm.W2``, …), the
+    layers' names and the activation histograms of the chosen epochs.
     """
 
     iter_loss: list[float] = field(default_factory=list)
@@ -38,6 +42,7 @@ class History:
     message: str = ""
     stopped_epoch: int | None = None
     restored_epoch: int | None = None
+    diagnostics: dict | None = None
 
     def metric(self, key: str) -> list[float]:
         """One per-epoch series, e.g. ``history.metric("test_acc")``."""
@@ -53,7 +58,8 @@ class History:
     @classmethod
     def from_dict(cls, d: dict) -> "History":
         """From :meth:`to_dict`, or from strict JSON, where a NaN/inf number was written as null."""
-        known = {"iter_loss", "epochs", "wall_time", "status", "message", "stopped_epoch", "restored_epoch"}
+        known = {"iter_loss", "epochs", "wall_time", "status", "message", "stopped_epoch", "restored_epoch",
+                 "diagnostics"}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown history field(s) {sorted(unknown)}; accepted: {sorted(known)}")

@@ -32,12 +32,14 @@ HIDDEN_SYNTAX = "widths separated by ',' or '-', WxN for N layers of width W: 10
 
 def option(help: str, *, flag: str | None = None, parse: Callable[[str], Any] | None = None,
            choices: Iterable | None = None, metavar: str | None = None, boolean: bool = False,
-           none: str | None = None) -> dict:
+           none: str | None = None, const: Any = None) -> dict:
     """Field metadata declaring the command-line option of a configuration field. ``none``: what
-    a default of None means, shown in the help ("all": ``(default all)``)."""
+    a default of None means, shown in the help ("all": ``(default all)``). ``const``: the value of the
+    flag given without one (its value is then optional; argparse does not parse ``const``, so give
+    it in its final form)."""
     return {"option": {"help": help, "flag": flag, "parse": parse,
                        "choices": list(choices) if choices is not None else None,
-                       "metavar": metavar, "boolean": boolean, "none": none}}
+                       "metavar": metavar, "boolean": boolean, "none": none, "const": const}}
 
 
 def _declared(cls) -> list[tuple[dataclasses.Field, dict]]:
@@ -102,6 +104,8 @@ def add_options(parser, cls, *, prefix: str = "", skip: Iterable[str] = (), only
                 kwargs["type"] = opt["parse"]
             if opt["choices"] is not None:
                 kwargs["choices"] = opt["choices"]
+            if opt.get("const") is not None:
+                kwargs["nargs"], kwargs["const"] = "?", opt["const"]
             if opt["metavar"] is not None:
                 kwargs["metavar"] = opt["metavar"]
             elif opt["choices"] is None:  # not argparse's TRAINING.EPOCHS, from the prefixed destination

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .diagnostics import DIAGNOSTICS_SYNTAX, canonical_diagnostics, diagnostics_option
 from .instruments import (EARLY_STOP_SYNTAX, SCHEDULE_EVERY, SCHEDULE_SYNTAX, canonical_early_stop,
                           canonical_schedule, early_stop_option, schedule_option)
 from .optim import CONVENTIONS, OPTIMIZERS, make_optimizer
@@ -33,7 +34,9 @@ class TrainConfig:
     The instruments beyond the book (:mod:`trainlab.instruments` has the grammar): ``lr_schedule``
     (stored in its canonical form, every value written out), stepped after every ``schedule_every``
     (epoch | iteration), after a linear ``warmup`` of that many steps from ``warmup_factor``·lr;
-    ``early_stop``; ``clip_grad_norm`` or ``clip_grad_value`` (before every update).
+    ``early_stop``; ``clip_grad_norm`` or ``clip_grad_value`` (before every update). ``diagnostics``
+    (:mod:`trainlab.diagnostics`) adds per-layer statistics to every epoch record; it changes nothing
+    of the training itself.
     """
 
     epochs: int = field(default=20, metadata=option("whole epochs to train", parse=integer))
@@ -72,6 +75,10 @@ class TrainConfig:
         parse=number, metavar="MAX"))
     clip_grad_value: float | None = field(default=None, metadata=option(
         "clamp every gradient into [-V, V] before each update (torch clip_grad_value_)", parse=number, metavar="V"))
+    diagnostics: str | None = field(default=None, metadata=option(
+        f"per-layer diagnostics in every epoch record (activation mean/std, saturated or dead units, gradient "
+        f"norms, update/weight ratios) and a figure: {DIAGNOSTICS_SYNTAX}; the flag alone means 'on'",
+        parse=diagnostics_option, metavar="SPEC", const=canonical_diagnostics("on")))
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "checkpoint_every", "seed"):
@@ -98,6 +105,7 @@ class TrainConfig:
         set_ = object.__setattr__
         set_(self, "lr_schedule", canonical_schedule(self.lr_schedule))
         set_(self, "early_stop", canonical_early_stop(self.early_stop))
+        set_(self, "diagnostics", canonical_diagnostics(self.diagnostics))
         set_(self, "schedule_every", check_choice("schedule step", self.schedule_every, SCHEDULE_EVERY,
                                                   "schedule_every"))
         w = self.warmup

@@ -21,7 +21,9 @@ The configuration's instruments (:mod:`trainlab.instruments`: lr schedule and wa
 clipping, early stopping) wrap the optimizer's step and complete each epoch record; their state is
 in the checkpoint. A callback (or early stopping) ends training early with :meth:`Trainer.stop`:
 after the current whole epoch, status 'completed', ``history.stopped_epoch`` and the reason in
-``history.message``; a stopped run stays stopped when resumed.
+``history.message``; a stopped run stays stopped when resumed. With ``config.diagnostics`` every epoch
+record also gets per-layer statistics (:mod:`trainlab.diagnostics`); they draw no random numbers, so
+the run itself is the same.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .diagnostics import Diagnostics
 from .history import History
 from .instruments import Instruments
 from .model import MLP, ModelSpec
@@ -117,6 +120,7 @@ class Trainer:
         self.saved_epoch = None  # the epoch of the last checkpoint written or restored
         self._stop_message = None
         self.instruments = Instruments(config, self.optimizer, self.model.params, self.splits)
+        self.diagnostics = Diagnostics(config.diagnostics, self.model, self.x) if config.diagnostics else None
         if spec.batch_norm and config.batch_size == 1:
             raise ConfigError("batch_size", "batch_size=1 cannot train with batch norm: the statistics of one "
                                             "sample normalise every unit to 0; use a batch of 2 or more")
@@ -230,6 +234,8 @@ class Trainer:
 
     def _loop(self) -> None:
         step = self.instruments.wrap_step(self.optimizer.step)  # the optimizer's own step unless instrumented
+        if self.diagnostics is not None:  # reads the gradients before clipping and the update
+            step = self.diagnostics.wrap_step(step)
         while self.epoch < self.config.epochs and not self._stopping():
             for idx in self._batches():
                 loss = self.model.gradient(self.x[idx], self.t[idx], check=False)
@@ -254,6 +260,8 @@ class Trainer:
 
     def _record(self) -> None:
         record = self.evaluate()
+        if self.diagnostics is not None:
+            self.diagnostics.end_epoch(record, self.history)
         why = self.instruments.end_epoch(record, self.model.state_dict)
         if why is not None:
             self.stop(why)
@@ -314,6 +322,8 @@ class Trainer:
         self.instruments.load_state_dict(meta.get("instruments", {"lr": self.optimizer.lr}), arrays)
         self.epoch = self.saved_epoch = int(meta["epoch"])
         self.history = History.from_dict(meta["history"])
+        if self.diagnostics is not None:  # the next epoch's update ratios start from the restored weights
+            self.diagnostics.restart()
         self._elapsed_before = float(meta.get("elapsed", 0.0))
 
 

@@ -4,10 +4,13 @@ A RUN is a run folder; add #PATTERN to select its curves by label (shell-style: 
 run's curve is its own name, an experiment's are VARIANT/seed-K, a search's are its trial names.
 Each metric (--metric, default: every metric the selected curves share) gets one figure, and a
 table of each curve's final value (the last finite one) and best value (the largest accuracy,
-the smallest loss). The configuration keys that differ between the compared runs are listed.
+the smallest loss). Curves recorded with diagnostics (train --diagnostics) also get per-layer
+figures: gradient norms, and dead (ReLU) or saturated (sigmoid, tanh) fractions. The configuration
+keys that differ between the compared runs are listed.
 
 Writes into --out (default ./compare-YYYYmmdd-HHMMSS): compare.html (self-contained, like the
-report), METRIC.png and METRIC.svg per metric, compare.json (the tables). Exit codes: 0 written;
+report), METRIC.png and METRIC.svg per metric (and diagnostics_grad_norm, diagnostics_saturation
+when there are diagnostics), compare.json (the tables). Exit codes: 0 written;
 2 a missing or non-run folder, a pattern that selects nothing, an unknown metric (each says what
 exists), an unusable --out.
 """
@@ -57,6 +60,8 @@ def run(args) -> int:
     table = write_compare(out, sources, curves, metrics, previous)
     print(f"compare: {out / 'compare.html'} ({len(curves)} curve(s) from "
           f"{len({r['path'] for r in table['runs']})} run(s); {', '.join(metrics)})")
+    if table["diagnostics"]["figures"]:
+        print(f"  per-layer diagnostics: {', '.join(table['diagnostics']['figures'])}")
     differing = table["config_differences"]
     if differing:
         print(f"  configuration keys that differ: {', '.join(list(differing)[:12])}"

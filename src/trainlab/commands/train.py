@@ -9,7 +9,8 @@ accuracy, time, status) and writes the run record into --out (see 'trainlab repo
                   epoch); where early stopping stopped and which epoch's weights were restored
   history.csv     the per-epoch records as a table
   summary.json    final and best metrics, stopped_epoch, restored_epoch
-  figures/curves.png|svg  loss and accuracy per epoch
+  figures/curves.png|svg  loss and accuracy per epoch; with --diagnostics also diagnostics.png|svg
+                  (per-layer heat maps) and, with hist:…, activation_histograms.png|svg
   checkpoint.npz  parameters, BN statistics, optimizer state, lr schedule and early-stopping state
                   (best weights), random states, epoch, history (written atomically after every
                   epoch; --resume continues from it)
@@ -52,6 +53,7 @@ examples:
   trainlab train --lr-schedule plateau:0.5:3 --val-fraction 0.1        # halve lr when val_loss stalls
   trainlab train --early-stop val_loss:5:0.001:restore --val-fraction 0.1 --epochs 100
   trainlab train --optimizer sgd --lr 0.5 --clip-grad-norm 1.0          # or --clip-grad-value 0.1
+  trainlab train --activation sigmoid --init 1 --diagnostics hist:0,5 --epochs 5   # per-layer diagnostics
   trainlab compare runs/adam5 runs/sgd5                     # its curves beside another run's
 
 Only the hyperparameters of the chosen optimizer are accepted; omitted ones take that optimizer's
@@ -66,7 +68,10 @@ with --schedule-every iteration; a warm-up's N steps come first and the schedule
   threshold, threshold_mode=rel|abs, cooldown, min_lr, eps (e.g. plateau:0.5:3:monitor=val_acc)
 --early-stop METRIC:PATIENCE[:MIN_DELTA][:restore] stops when METRIC has not improved by more than
 MIN_DELTA for PATIENCE epochs; restore ends with the best epoch's weights. The run is 'completed';
-the summary says where it stopped. Each epoch record holds its lr (and, when clipping, the mean and
+the summary says where it stopped. --diagnostics [on[:PROBE][:hist=E1,…] | hist:E1,…] adds to every
+epoch record, per hidden layer, the activations' mean and std on a probe batch (the first 500
+training samples), the saturated (sigmoid z<0.01 or >0.99, tanh |z|>0.99) or dead (ReLU) fraction,
+and per weight matrix the gradient norm (epoch mean) and ‖ΔW‖/‖W‖; it does not change the training. Each epoch record holds its lr (and, when clipping, the mean and
 max pre-clip gradient norm). With --convention book, Momentum's velocity keeps the old lr in its
 past steps (v ← μv − ηg), torch's form applies a new lr to the whole step.
 

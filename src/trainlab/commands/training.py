@@ -13,7 +13,7 @@ from ..cli import UsageError
 from ..options import flags, usage_message
 from ..validate import ConfigError
 
-__all__ = ["TrainRun", "available_memory", "summary_metrics"]
+__all__ = ["TrainRun", "available_memory", "summary_metrics", "run_figures"]
 
 
 def available_memory() -> int | None:
@@ -63,6 +63,17 @@ def summary_metrics(trainer) -> dict:
         out["best_val_acc"] = best["val_acc"]
         out["best_val_epoch"] = best["epoch"]
     return out
+
+
+def run_figures(history: dict, title: str) -> dict:
+    """A train run's figures: its curves and, with diagnostics, their heat maps and histograms."""
+    from ..diagnostics_plots import diagnostics_figure, histogram_figure
+    from ..plots import run_figure
+
+    figures = {"curves": run_figure(history, title),
+               "diagnostics": diagnostics_figure(history, title),
+               "activation_histograms": histogram_figure(history, title)}
+    return {name: fig for name, fig in figures.items() if fig is not None}
 
 
 class _HistoryWriter:
@@ -129,13 +140,11 @@ class TrainRun:
         return record
 
     def _outputs(self, record) -> dict:
-        from ..plots import run_figure
-
         t = self.trainer
         record.write_history(t.history)
         metrics = summary_metrics(t)
         record.write_json("summary.json", metrics)
-        record.write_figures({"curves": run_figure(t.history.to_dict(), record.manifest.get("title", ""))})
+        record.write_figures(run_figures(t.history.to_dict(), record.manifest.get("title", "")))
         status = {"completed": "completed", "diverged": "diverged"}.get(t.history.status, "interrupted")
         record.finish(status, t.history.message, epochs_completed=metrics["epochs_completed"])
         return metrics

@@ -13,7 +13,7 @@ from .base import Claim, Experiment
 
 __all__ = ["Claim", "Experiment", "get", "names", "MODULES"]
 
-#: experiment name → module, in the book's order
+#: experiment name → module, in the book's order, then the instruments beyond the book
 MODULES = {
     "optimizer-race": "optimizer_race",
     "optimizer-mnist": "optimizer_mnist",
@@ -24,6 +24,10 @@ MODULES = {
     "dropout": "dropout",
     "ensemble": "ensemble",
     "search": "search_book",
+    # beyond the book: the training instruments
+    "schedules": "schedules_mnist",
+    "early-stopping": "early_stopping_small",
+    "diagnostics": "diagnostics_mnist",
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..curves import mean_band, smooth_curve
 from ..history import History
 
-__all__ = ["dataset", "dims", "check_train_count", "history", "train_same_batches", "smoothed_summary", "train_small_net",
+__all__ = ["dataset", "dims", "check_train_count", "check_train_val", "train_val_split", "history", "train_same_batches", "smoothed_summary", "train_small_net",
            "summarize_variant", "final_stats", "OPTIMIZER_LABELS", "OPTIMIZER_MARKERS"]
 
 OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adagrad": "AdaGrad", "adam": "Adam",
@@ -53,6 +53,32 @@ def check_train_count(config: dict, *keys: str) -> None:
     for key in keys:
         if int(config[key]) > n_train:
             raise ConfigError(key, f"{key} ({config[key]}) is more than the {n_train} training images of {where}")
+
+
+def check_train_val(config: dict, train_key: str, val_key: str) -> None:
+    """ConfigError naming ``val_key`` when the first ``config[train_key]`` training images (trained
+    on) and the last ``config[val_key]`` (the validation split, :func:`train_val_split`) overlap."""
+    from ..data import DataError, dataset_info
+    from ..validate import ConfigError
+
+    check_train_count(config, train_key)
+    try:
+        n_train = dataset_info(config.get("data_dir")).n_train
+    except (DataError, OSError):
+        return
+    if config[train_key] + config[val_key] > n_train:
+        raise ConfigError(val_key, f"{train_key} + {val_key} ({config[train_key]} + {config[val_key]}) is more than "
+                                   f"the {n_train} training images: the two must not overlap")
+
+
+def train_val_split(config: dict, train_key: str, val_key: str):
+    """A :class:`~trainlab.trainer.Data` of the first ``config[train_key]`` training images and, as
+    the validation split, the last ``config[val_key]`` ones (no test split: it decides nothing)."""
+    from ..trainer import Data
+
+    (x, t), _ = dataset(config)
+    n, v = int(config[train_key]), int(config[val_key])
+    return Data(x[:n], t[:n], x[len(x) - v:], t[len(x) - v:])
 
 
 def history(iter_loss=(), epochs=(), message: str = "") -> dict:
@@ -142,12 +168,16 @@ def small_net_keys(epochs: int, epochs_help: str, curve_low: int = 0) -> dict:
 
 
 def train_small_net(config: dict, seed: int, *, weight_decay: float = 0.0, dropout: float = 0.0,
-                    convention: str = "inverted", epochs: int | None = None, callbacks=()) -> tuple:
+                    convention: str = "inverted", epochs: int | None = None, callbacks=(), val_size: int = 0,
+                    early_stop: str | None = None) -> tuple:
     """Train the book's 784-[100]*6-10 net (``config['hidden_sizes']``) on the first ``train_size``
     training samples with SGD; returns ``(model, history dict, finals)``.
 
+    ``val_size`` > 0 holds the last ``val_size`` of those samples out as the validation split (the
+    net trains on the first ``train_size − val_size``); ``early_stop`` is a
+    :attr:`~trainlab.trainer.TrainConfig.early_stop` spec on it (the test split never decides).
     The history's test curve is on the first ``curve_test_samples`` test images (none when 0); the
-    finals are the accuracies on the whole training subset and on the full test set, and their gap.
+    finals are the accuracies on the samples trained on and on the full test set, and their gap.
     """
     from ..model import ModelSpec
     from ..trainer import Data, TrainConfig, fit
@@ -155,7 +185,8 @@ def train_small_net(config: dict, seed: int, *, weight_decay: float = 0.0, dropo
     (x_train, t_train), (x_test, t_test) = dataset(config)
     input_size, classes = dims(config)
     n, k = int(config["train_size"]), int(config["curve_test_samples"])
-    data = Data(x_train[:n], t_train[:n],
+    m = n - int(val_size)
+    data = Data(x_train[:m], t_train[:m], x_train[m:n] if val_size else None, t_train[m:n] if val_size else None,
                 x_test=x_test[:k] if k > 0 else None, t_test=t_test[:k] if k > 0 else None)
     spec = ModelSpec(input_size=input_size, hidden_sizes=tuple(config["hidden_sizes"]), output_size=classes,
                      activation="relu", init="he", weight_decay=float(weight_decay),
@@ -163,10 +194,10 @@ def train_small_net(config: dict, seed: int, *, weight_decay: float = 0.0, dropo
     train_config = TrainConfig(epochs=int(epochs if epochs is not None else config["epochs"]),
                                batch_size=int(config["batch_size"]), optimizer="sgd",
                                optimizer_params={"lr": float(config["lr"])}, sampling=config["sampling"],
-                               seed=int(seed), checkpoint_every=10**9)
+                               seed=int(seed), checkpoint_every=10**9, early_stop=early_stop)
     model, h = fit(spec, data, train_config, callbacks=callbacks)
     with np.errstate(all="ignore"):
-        finals = {"final_train_acc": float(model.accuracy(x_train[:n], t_train[:n])),
+        finals = {"final_train_acc": float(model.accuracy(x_train[:m], t_train[:m])),
                   "final_test_acc": float(model.accuracy(x_test, t_test))}
     finals["gap"] = finals["final_train_acc"] - finals["final_test_acc"]
     return model, h.to_dict(), finals

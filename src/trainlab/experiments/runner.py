@@ -190,6 +190,7 @@ def _open_records(plan: list[Planned], out_dir: Path, overwrite: bool, progress:
             record = RunRecord.create(
                 folders[p.name], "experiment", p.name, p.config, overwrite=overwrite, reduced=p.reduced,
                 title=exp.title, book_section=exp.book_section, book_script=exp.book_script, book=exp.book,
+                shows=exp.shows, description=_description(exp),
                 seeds=list(range(p.seeds)), data=_data_description(p.config))
             runs[p.name] = ExperimentRun(p, record, progress)
     except BaseException:
@@ -197,6 +198,15 @@ def _open_records(plan: list[Planned], out_dir: Path, overwrite: bool, progress:
             r.record.finish("crashed", "not started: another experiment's folder could not be used")
         raise
     return runs
+
+
+def _description(exp) -> str:
+    """The experiment module's docstring: what it runs, why, and where its claims' thresholds come
+    from (the report shows it; the report never imports an experiment)."""
+    import inspect
+    import sys
+
+    return inspect.cleandoc(sys.modules[type(exp).__module__].__doc__ or "")
 
 
 def _data_description(config: dict) -> dict | None:

@@ -1,6 +1,7 @@
 """The page of ``trainlab compare`` (:mod:`trainlab.compare`), in the report's style: the runs
-compared, one figure per metric with its table of final and best values, and the configuration
-keys that differ. Self-contained (PNG data URIs, inline CSS, no script); every text escaped."""
+compared, one figure per metric with its table of final and best values, the per-layer diagnostics
+(when some curves have them) with each curve's last value per layer, and the configuration keys
+that differ. Self-contained (PNG data URIs, inline CSS, no script); every text escaped."""
 
 from __future__ import annotations
 
@@ -57,6 +58,33 @@ def _metric_section(table: dict, metric: str, png: bytes) -> str:
             + "</tbody></table></div></section>")
 
 
+_DIAGNOSTICS_TEXT = {
+    "diagnostics_grad_norm": ("Gradient norm per layer", "‖∂L/∂W‖ of every weight matrix (W1 next to the input), "
+                              "the mean over each epoch's updates; the table holds each curve's last value. "
+                              "Norms that shrink toward the input layer are vanishing gradients."),
+    "diagnostics_saturation": ("Dead or saturated units per layer", "ReLU: the fraction of units that are 0 for "
+                               "every probe sample (dead); sigmoid and tanh: the fraction of activations within "
+                               "0.01 of their bounds (saturated); the table holds each curve's last value."),
+}
+
+
+def _diagnostics_section(table: dict, name: str, png: bytes) -> str:
+    title, text = _DIAGNOSTICS_TEXT.get(name, (name, ""))
+    rows = table["diagnostics"]["last"].get(name, {})
+    layers: list[str] = []
+    for row in rows.values():
+        layers += [layer for layer in row["values"] if layer not in layers]
+    head = "".join(f"<th>{esc(layer)}</th>" for layer in layers)
+    body = "".join(f"<tr><td>{esc(label)}</td><td>{esc(row['stat'])}</td>"
+                   + "".join(_num(row["values"].get(layer)) for layer in layers) + "</tr>"
+                   for label, row in rows.items())
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return (f'<section class="run" id="{esc(name)}"><h2>{esc(title)}</h2><p class="meta">{esc(text)}</p>'
+            + figure_html(uri, f"{title}: {len(rows)} curve(s) with diagnostics", title)
+            + f'<div class="scroll"><table><thead><tr><th>curve</th><th>statistic</th>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div></section>")
+
+
 def _config_table(owners: list[str], keys: dict[str, dict]) -> str:
     cols = "".join(f"<th>{esc(o)}</th>" for o in owners)
     rows = "".join(f"<tr><td><code>{esc(k)}</code></td>"
@@ -95,6 +123,9 @@ def render_compare(table: dict, pngs: dict[str, bytes]) -> str:
            "Final: the last finite value; best: the largest accuracy or the smallest loss; the mini-batch "
            "loss as drawn (smoothed).")
     body = ("<h3>Runs compared</h3>" + _runs_table(table)
-            + "".join(_metric_section(table, m, pngs[m]) for m in table["metrics"]) + _config_section(table))
+            + "".join(_metric_section(table, m, pngs[m]) for m in table["metrics"])
+            + "".join(_diagnostics_section(table, name, pngs[name])
+                      for name in (table.get("diagnostics") or {}).get("figures", []))
+            + _config_section(table))
     return page("TrainLab compare", sub, body,
                 "Self-contained page: figures are embedded, no external resources, no scripts.")

@@ -33,6 +33,7 @@ code { overflow-wrap:anywhere; }
 section.run { background:var(--card); border:1px solid var(--line); border-radius:8px;
               padding:18px 22px; margin:22px 0; }
 .meta { color:var(--muted); font-size:.92em; margin-bottom:8px; }
+.shows { margin:6px 0 8px; font-style:italic; }
 table { border-collapse:collapse; margin:6px 0 10px; font-size:.92em; }
 th, td { border:1px solid var(--line); padding:4px 9px; text-align:left; vertical-align:top; }
 th { background:#eef1f4; font-weight:600; }

@@ -3,7 +3,8 @@
 * every run: title, folder, kind, dataset, status (red when diverged, crashed, failed or
   interrupted, with the run's message and error), a "reduced size" badge for a test-size run, the
   notes about anything damaged, its figures and its configuration (collapsible);
-* experiment: each claim ✓/✗ with its detail, the book's numbers (``run.json["book"]``) beside ours
+* experiment: what it shows (``run.json["shows"]``) and its description (the experiment module's
+  docstring, collapsible), each claim ✓/✗ with its detail, the book's numbers (``run.json["book"]``) beside ours
   (the claims' values) and every ``summary.json["tables"]`` table;
 * search: the same, and how many trials ended in each state;
 * train (and a lone trial): the final metrics of summary.json (accuracy and loss per split, epochs,
@@ -184,6 +185,10 @@ def section_html(run: RunView) -> str:
     if run.kind in ("experiment", "search") or run.claims:
         meta.append(f"claims {_claims_pill(run)}")
     parts.append('<div class="meta">' + " · ".join(meta) + "</div>")
+    if isinstance(m.get("shows"), str) and m["shows"]:
+        parts.append(f'<p class="shows">Shows: {esc(m["shows"])}</p>')
+    if isinstance(m.get("description"), str) and m["description"]:
+        parts.append(f"<details><summary>About this experiment</summary><pre>{esc(m['description'])}</pre></details>")
     if run.reduced:
         parts.append('<p class="meta"><span class="badge reduced">reduced size</span> a test-size run: fewer '
                      "iterations, epochs or samples than the book's, so its numbers are not the book's scale.</p>")
