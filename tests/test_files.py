@@ -74,3 +74,22 @@ def test_only_the_lock_holder_removes_temporaries_a_kill_left(tmp_path):
     assert (tmp_path / ".history.json.x1y2.tmp").exists()
     assert [p.name for p in files.remove_temporaries(tmp_path)] == [".history.json.x1y2.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.json", "other.json"]
+
+
+def test_a_folder_holding_only_a_killed_first_write_is_taken_as_empty(tmp_path):
+    """A kill between the temporary file and its rename of a run's first run.json leaves only
+    ``.run.json.*.tmp``: a resumed search must be able to start that trial again (it was refused
+    as 'files that are not a TrainLab run')."""
+    from trainlab.record import RunExists, RunRecord
+
+    folder = tmp_path / "trial-0001"
+    folder.mkdir()
+    (folder / ".run.json.pbmwq7ez.tmp").write_text('{"kind": "tr')
+    record = RunRecord.create(folder, "train", "t")
+    record.finish("completed")
+    assert sorted(p.name for p in folder.iterdir() if p.name != ".lock") == ["run.json"]
+    stranger = tmp_path / "other"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("mine")
+    with pytest.raises(RunExists, match="not a TrainLab run"):
+        RunRecord.create(stranger, "train", "t")

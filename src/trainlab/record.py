@@ -128,6 +128,9 @@ class RunRecord:
         path.mkdir(parents=True, exist_ok=True)
         held = _lock(path) if lock else None
         try:
+            # a killed writer's half-written files are never part of a run (the lock holder alone
+            # writes here), and a folder holding only those is as good as empty
+            files.remove_temporaries(path)
             previous = cls._existing(path)
             if previous is not None and resume:
                 if previous.get("kind") != kind:
@@ -145,7 +148,6 @@ class RunRecord:
             elif any(p.name != LOCK_NAME for p in path.iterdir()):
                 raise RunExists(f"{path} already holds files that are not a TrainLab run "
                                 f"({_describe_contents(path)}); choose an empty or new folder")
-            files.remove_temporaries(path)
             from . import __version__
 
             manifest = dict(previous) if (previous is not None and resume) else {}
