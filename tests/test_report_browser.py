@@ -130,8 +130,9 @@ class DevTools:
                 self.events.append(msg)
         raise TimeoutError(method)
 
-    def wait_event(self, method: str, timeout: float = 30.0) -> dict:
-        for e in self.events:
+    def wait_event(self, method: str, timeout: float = 30.0, since: int = 0) -> dict:
+        """The first ``method`` event from ``self.events[since:]`` on, waiting for it if needed."""
+        for e in self.events[since:]:
             if e["method"] == method:
                 return e
         deadline = time.monotonic() + timeout
@@ -206,8 +207,9 @@ def open_page(browser: DevTools, path: Path) -> None:
     browser.call("Runtime.enable")
     browser.call("Log.enable")
     browser.call("Page.enable")
+    since = len(browser.events)  # a second page must not take the first page's load event for its own
     browser.call("Page.navigate", url=path.resolve().as_uri())
-    browser.wait_event("Page.loadEventFired")
+    browser.wait_event("Page.loadEventFired", since=since)
 
 
 def broken_images(browser: DevTools) -> tuple[list, list]:
