@@ -16,7 +16,7 @@ DEST = "hp."
 
 def declarations():
     """``{name: Hyperparameter}`` for every hyperparameter of every optimizer (flag, help, type)."""
-    from ..optim import HYPERPARAMETERS
+    from ..hyperparameters import HYPERPARAMETERS
 
     return HYPERPARAMETERS
 

@@ -38,7 +38,8 @@ def _fmt(value) -> str:
 
 
 def optimizers_text() -> str:
-    from ..optim import CONVENTIONS, HYPERPARAMETERS, OPTIMIZERS
+    from ..hyperparameters import HYPERPARAMETERS
+    from ..optim import CONVENTIONS, OPTIMIZERS
 
     lines = ["optimizers (--optimizer NAME; hyperparameter options with defaults per --convention):"]
     for name, cls in OPTIMIZERS.items():
