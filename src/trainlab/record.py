@@ -35,6 +35,7 @@ from typing import Any
 
 from . import files
 from .lock import LOCK_NAME, DirectoryLock, LockHeld, command_line, now
+from .run_finder import LEGACY_MANIFEST, MANIFEST, find_runs, is_legacy_run, is_run
 
 __all__ = [
     "RunRecord",
@@ -52,11 +53,8 @@ __all__ = [
 ]
 
 FORMAT = 1
-MANIFEST = "run.json"
 KINDS = ("train", "experiment", "search", "trial")
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "crashed")
-#: what an older trainlab wrote instead of run.json
-LEGACY_MANIFEST = "result.json"
 
 
 class RunError(Exception):
@@ -76,11 +74,6 @@ def _lock(folder: Path) -> DirectoryLock:
         return DirectoryLock(folder).acquire()
     except LockHeld as exc:
         raise RunLocked(str(exc)) from None
-
-
-def is_run(path) -> bool:
-    """True when ``path`` is a run directory (has a run.json)."""
-    return (Path(path) / MANIFEST).is_file()
 
 
 def _describe_contents(folder: Path, limit: int = 6) -> str:
@@ -383,33 +376,3 @@ def _seed_number(stem: str) -> int:
         return int(stem.rsplit("-", 1)[1])
     except (IndexError, ValueError):
         return 1 << 30
-
-
-def is_legacy_run(path) -> bool:
-    """True for a folder an older trainlab (< 0.2) wrote: a result.json and no run.json."""
-    return (Path(path) / LEGACY_MANIFEST).is_file() and not is_run(path)
-
-
-def find_runs(root, max_depth: int = 3, match=is_run) -> list[Path]:
-    """Folders under ``root`` that ``match`` (default: run directories; ``root`` itself if it
-    matches), never looking inside a run."""
-    root = Path(root)
-    if match(root):
-        return [root]
-    if is_run(root):
-        return []
-    found: list[Path] = []
-
-    def walk(folder: Path, depth: int):
-        try:
-            entries = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-        except OSError:
-            return
-        for p in entries:
-            if match(p):
-                found.append(p)
-            elif depth < max_depth and not is_run(p):
-                walk(p, depth + 1)
-
-    walk(root, 1)
-    return found

@@ -107,7 +107,7 @@ def _sort_key(runs_dir: Path, path: Path) -> tuple:
 
 
 def find_runs(runs_dir) -> list[Path]:
-    """Every run under ``runs_dir`` (:func:`trainlab.record.find_runs`) and every folder an older
+    """Every run under ``runs_dir`` (:func:`trainlab.run_finder.find_runs`) and every folder an older
     trainlab wrote: experiments in the book's order, then searches, train runs, others, old ones."""
     runs_dir = Path(runs_dir)
     paths = rec.find_runs(runs_dir) + rec.find_runs(runs_dir, match=rec.is_legacy_run)
