@@ -79,6 +79,16 @@ def _figure(axes):
     return (np.asarray(axes).flat[0] if isinstance(axes, np.ndarray) else axes).figure
 
 
+def _size(name: str, n_params: int) -> tuple[float, float]:
+    """Inches: a slice panel per parameter, wide enough that log axes' tick labels do not overlap;
+    a contour grid of n × n panels beyond two parameters; 6.4 × 4.8 (matplotlib's) otherwise."""
+    if name == "optuna_slice":
+        return 3.6 * n_params + 1.6, 4.8
+    if name == "optuna_contour" and n_params > 2:
+        return 3.2 * n_params + 1.6, 3.2 * n_params
+    return 6.4, 4.8
+
+
 def optuna_figures(study, n_params: int) -> tuple[dict, dict[str, str]]:
     """``({name: Figure}, {name: why it was not drawn})`` for the plots of :data:`NAMES`.
 
@@ -114,7 +124,6 @@ def optuna_figures(study, n_params: int) -> tuple[dict, dict[str, str]]:
             continue
         for w in caught:  # any other warning, as it was
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        # a slice panel per parameter: wide enough that the log axes' tick labels do not overlap
-        fig.set_size_inches(3.6 * n_params + 1.6 if name == "optuna_slice" else 6.4, 4.8)
+        fig.set_size_inches(*_size(name, n_params))
         figures[name] = fig
     return figures, skipped
