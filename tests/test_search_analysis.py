@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from html import escape
 
 import matplotlib
 import numpy as np
@@ -53,6 +54,15 @@ def study_of(values: list[float], params: dict[str, Param], seed: int = 0):
 
 
 TWO = {"lr": Param("lr", "log", 1e-6, 1e-2), "weight_decay": Param("weight_decay", "log", 1e-8, 1e-4)}
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """The figures a test draws itself are closed after it (the command closes its own: tested)."""
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
 
 
 # -- one formatting function ------------------------------------------------------------------------
@@ -165,8 +175,12 @@ def test_small_studies_skip_the_plots_that_need_more_with_a_reason():
 
 # -- the command ----------------------------------------------------------------------------------------------
 def test_a_search_draws_optunas_plots_captions_them_and_says_how_to_open_the_dashboard(tmp_path, capsys):
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
     code, out = search(tmp_path, "--trials", 4)
     assert code == 0
+    assert plt.get_fignums() == []  # every figure drawn was saved and closed, or closed when skipped
     text = capsys.readouterr().out
     run = RunRecord.open(out)
     paths = run.figure_paths()
@@ -230,4 +244,8 @@ def test_a_search_off_the_books_configuration_marks_its_claims_everywhere(tmp_pa
     assert 'aria-label="fails"' not in html and '<span class="pill bad">' not in html
     assert "not the book&#x27;s configuration: trials 3 (book 100)" in html
     assert "0/0 claims hold (4 more not applicable" in html
+    for name, caption in run.manifest["figure_captions"].items():  # every figure captioned in the report
+        assert f"<figcaption>{escape(caption)}</figcaption>" in html, name
+    for name, why in run.manifest["figures_skipped"].items():
+        assert f"{escape(name)} ({escape(why)})" in html
     assert not math.isnan(run.read_json("summary.json")["best"]["val_acc"])

@@ -219,6 +219,10 @@ def section_html(run: RunView) -> str:
         captions = captions if isinstance(captions, dict) else {}
         parts += [figure_html(f.data_uri(), str(captions.get(f.name) or f.name), f"{run.name}: {f.name}")
                   for f in run.figures]
+    skipped = run.manifest.get("figures_skipped")
+    if isinstance(skipped, dict) and skipped:  # a search's Optuna plots that its study could not support
+        parts.append('<p class="meta">Not drawn: ' + "; ".join(f"{esc(n)} ({esc(why)})" for n, why in skipped.items())
+                     + "</p>")
     if run.config is not None:
         parts.append("<details><summary>Configuration</summary>" + render_value(run.config) + "</details>")
     parts.append("</section>")
