@@ -200,11 +200,17 @@ def test_numbers_are_printed_with_three_significant_figures(tmp_path, capsys):
     code, _ = search(tmp_path, "--trials", "5", "--stages", "2", "--seed", "2")
     assert code == 0
     text = capsys.readouterr().out
-    assert "good range (" in text and "lr ∈ [" in text
+    assert "good range (" in text and "lr ∈ [" in text and "lr ∈ [1.00e-06, 0.0100] (log)" in text
     numbers = re.findall(r"\d*\.\d+(?:e[-+]?\d+)?", text)
     assert len(numbers) > 20
     digits = {n: len(re.sub(r"e.*", "", n).replace(".", "").lstrip("0")) for n in numbers}
     assert all(d <= 3 for d in digits.values()), {n: d for n, d in digits.items() if d > 3}
+    # every measured number has exactly three (the claims' names state the book's thresholds, and
+    # their details quote the book's numbers as it printed them)
+    ours = [n for line in text.splitlines() if not line.startswith(("✓", "✗", "–"))
+            for n in re.findall(r"\d*\.\d+(?:e[-+]?\d+)?", line)]
+    assert len(ours) > 20
+    assert all(digits[n] == 3 for n in ours), [n for n in ours if digits[n] != 3]
 
 
 # -- searches ---------------------------------------------------------------------------------------
@@ -224,7 +230,7 @@ def test_small_staged_search_writes_its_run_record(tmp_path, capsys):
     assert all(lo <= r["params"]["lr"] <= hi for r in rows[3:])
     best = (out / "best.txt").read_text().splitlines()
     assert len(best) == 6
-    assert re.fullmatch(r"Best-1\(val acc:\d\.\d\d\) \| lr:[0-9.e+-]+, weight decay:[0-9.e+-]+", best[0])
+    assert re.fullmatch(r"Best-1\(val acc:\d\.\d{3}\) \| lr:[0-9.e+-]+, weight decay:[0-9.e+-]+", best[0])
     with open(out / "trials.csv") as f:
         table = list(csv.DictReader(f))
     assert len(table) == 6 and {"lr", "weight_decay", "state", "stage", "val_curve", "pruned_epoch"} <= set(table[0])
@@ -239,12 +245,14 @@ def test_small_staged_search_writes_its_run_record(tmp_path, capsys):
     assert run.config["trials"] == 6 and run.config["space"]["lr"] == {"type": "log", "low": 1e-4, "high": 1e-1}
     assert run.manifest["data"]["n_train"] == 160 and run.manifest["data"]["input_size"] == 784
     claims = run.read_json("claims.json")
-    assert run.manifest["claims"] == {"n": len(claims), "passed": sum(c["passed"] for c in claims)}
-    assert all({"name", "passed", "detail", "values"} <= set(c) for c in claims)
+    # not the book's configuration: every claim checked, none held or failed, the reason recorded
+    assert run.manifest["claims"] == {"n": len(claims), "passed": 0, "not_applicable": len(claims)}
+    assert all({"name", "passed", "detail", "values", "not_applicable", "holds_here"} <= set(c) for c in claims)
+    assert all(c["passed"] is None and "epochs 3 (book 50)" in c["not_applicable"] for c in claims)
     summary = run.read_json("summary.json")
     assert summary["tables"][0]["columns"][:4] == ["rank", "val acc", "lr", "weight decay"]
     assert len(summary["tables"][0]["rows"]) == 6 and summary["per_seed"][0]["best_val_acc"] == best_trial["value"]
-    assert sorted(run.figure_paths()) == ["best_trials", "scatter"]
+    assert {"best_trials", "scatter", "optuna_history", "optuna_slice"} <= set(run.figure_paths())
     for paths in run.figure_paths().values():
         assert all(p.stat().st_size > 1000 for p in paths.values())
     for name in ("study.journal", "trials.json", "trials.csv", "stages.json", "best.txt", "test.json"):
@@ -476,7 +484,7 @@ def test_resume_accepts_the_stored_options_and_refuses_others(tmp_path, capsys):
     assert len(trials_of(out)) == 2 and (out / "study.journal").read_bytes().startswith(journal)
     line = usage_error(capsys, ["search", "--out", out, "--resume", "--trials", "5", "--epochs", "3",
                                 "--param", "lr=log:1e-3:1e-1"])
-    assert "--trials 5 (stored: 2)" in line and "--param lr=log:1e-3:1e-1 (stored: lr ∈ [1e-06, 0.01] (log))" in line
+    assert "--trials 5 (stored: 2)" in line and "--param lr=log:1e-3:1e-1 (stored: lr ∈ [1.00e-06, 0.0100] (log))" in line
     assert "--epochs" not in line  # the stored value
     line = usage_error(capsys, ["search", "--out", tmp_path / "none", "--resume"])
     assert "no search to continue" in line and not (tmp_path / "none").exists()
@@ -500,7 +508,12 @@ def test_the_experiment_and_the_command_share_trials_and_claims(tmp_path):
     summary = exp.summarize(config, [result])
     theirs = [c.to_dict() for c in exp.claims(config, summary, [result])]
     command = json.loads((out / "claims.json").read_text())
-    assert len(theirs) == 3 and command[:3] == theirs  # the command adds the test-set claim
+    # the same checks on the same numbers; the command marks them: not the book's configuration
+    assert len(theirs) == 3 and all(c.pop("not_applicable").startswith("not the book's configuration: ")
+                                    for c in command)
+    for c in command:
+        c["passed"] = c.pop("holds_here")
+    assert command[:3] == theirs  # the command adds the test-set claim
     assert command[3]["name"].startswith("the best configuration's test accuracy")
     assert summary["tables"] == RunRecord.open(out).read_json("summary.json")["tables"]
 

@@ -259,6 +259,9 @@ class RunRecord:
         dicts = [c.to_dict() if hasattr(c, "to_dict") else dict(c) for c in claims]
         self.write_json("claims.json", dicts)
         self.manifest["claims"] = {"n": len(dicts), "passed": sum(bool(c.get("passed")) for c in dicts)}
+        not_applicable = sum(bool(c.get("not_applicable")) for c in dicts)
+        if not_applicable:
+            self.manifest["claims"]["not_applicable"] = not_applicable
 
     # -- reading --------------------------------------------------------------------------------
     @classmethod

@@ -26,19 +26,34 @@ __all__ = ["Claim", "Experiment"]
 
 @dataclass
 class Claim:
-    """One claim of the book, checked on our numbers. ``detail`` says the numbers in words."""
+    """One claim of the book, checked on our numbers. ``detail`` says the numbers in words.
+
+    ``not_applicable`` says why the claim does not apply to this run (a search that is not the
+    book's configuration, say): the claim is then neither held nor failed — ``passed`` is written
+    as ``null``, what the check gave on our numbers as ``holds_here`` — and printed with ``–``."""
 
     name: str
     passed: bool
     detail: str
     values: dict[str, Any] = field(default_factory=dict)
+    not_applicable: str = ""
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["passed"] = bool(self.passed)
+        if self.not_applicable:
+            d["holds_here"], d["passed"] = d["passed"], None
+        else:
+            del d["not_applicable"]  # the claims of every other run keep their shape
         return d
 
-    def line(self) -> str:
+    def line(self, reason: bool = True) -> str:
+        """``✓ name: detail``; a claim not applicable says so (and why, unless ``reason`` is False:
+        the caller said it once for several claims) and what the check gave here."""
+        if self.not_applicable:
+            why = f" ({self.not_applicable})" if reason else ""
+            here = "would hold" if self.passed else "would not hold"
+            return f"– {self.name}: not applicable{why}; here it {here}: {self.detail}"
         return f"{'✓' if self.passed else '✗'} {self.name}: {self.detail}"
 
 

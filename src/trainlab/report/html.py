@@ -55,6 +55,7 @@ ul.claims li { padding:7px 10px 7px 38px; margin:5px 0; border-radius:6px; posit
 ul.claims li.ok { background:var(--ok-bg); } ul.claims li.bad { background:var(--bad-bg); }
 ul.claims .mark { position:absolute; left:11px; top:6px; font-weight:700; font-size:1.1em; }
 ul.claims li.ok .mark { color:var(--ok); } ul.claims li.bad .mark { color:var(--bad); }
+ul.claims li.na { background:#eceff1; } ul.claims li.na .mark { color:var(--muted); }
 .claim-name { font-weight:600; } .claim-detail { color:#333; font-size:.93em; }
 .compare { display:grid; grid-template-columns:1fr 1fr; gap:16px; }
 .compare > div { border:1px solid var(--line); border-radius:6px; padding:8px 12px; background:#fcfcfd; overflow-x:auto; }

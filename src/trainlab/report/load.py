@@ -67,7 +67,12 @@ class RunView:
 
     @property
     def n_claims(self) -> int:
-        return len(self.claims)
+        """The claims that apply (a claim marked ``not_applicable`` neither holds nor fails)."""
+        return len(self.claims) - self.n_not_applicable
+
+    @property
+    def n_not_applicable(self) -> int:
+        return sum(bool(c.get("not_applicable")) for c in self.claims)
 
     @property
     def n_passed(self) -> int:

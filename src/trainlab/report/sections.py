@@ -34,10 +34,11 @@ def _num_cell(v: Any) -> str:
 
 
 def _claims_pill(run: RunView) -> str:
+    na = f" + {run.n_not_applicable} not applicable" if run.n_not_applicable else ""
     if not run.n_claims:
-        return '<span class="pill none">no claims</span>'
+        return f'<span class="pill none">{"not applicable" if na else "no claims"}</span>'
     cls = "ok" if run.n_passed == run.n_claims else "bad"
-    return f'<span class="pill {cls}">{run.n_passed}/{run.n_claims}</span>'
+    return f'<span class="pill {cls}">{run.n_passed}/{run.n_claims}{na}</span>'
 
 
 def _final(run: RunView, key: str):
@@ -101,9 +102,15 @@ def _claims_html(run: RunView) -> str:
     for c in run.claims:
         ok = c.get("passed") is True
         detail = c.get("detail")
+        cls, label, mark = ("ok", "holds", "✓") if ok else ("bad", "fails", "✗")
+        na = c.get("not_applicable")
+        if na:  # checked, but not on the book's configuration: neither holds nor fails
+            cls, label, mark = "na", "not applicable", "–"
+            here = "would hold" if c.get("holds_here") else "would not hold"
+            detail = f"not applicable ({na}); here it {here}: {detail or ''}"
         items.append(
-            f'<li class="{"ok" if ok else "bad"}"><span class="mark" aria-label="{"holds" if ok else "fails"}">'
-            f'{"✓" if ok else "✗"}</span><span class="claim-name">{esc(c.get("name", "(unnamed claim)"))}</span>'
+            f'<li class="{cls}"><span class="mark" aria-label="{label}">'
+            f'{mark}</span><span class="claim-name">{esc(c.get("name", "(unnamed claim)"))}</span>'
             + (f'<div class="claim-detail">{render_value(detail)}</div>' if detail else "") + "</li>")
     return '<ul class="claims">' + "".join(items) + "</ul>"
 
@@ -212,6 +219,10 @@ def section_html(run: RunView) -> str:
         captions = captions if isinstance(captions, dict) else {}
         parts += [figure_html(f.data_uri(), str(captions.get(f.name) or f.name), f"{run.name}: {f.name}")
                   for f in run.figures]
+    skipped = run.manifest.get("figures_skipped")
+    if isinstance(skipped, dict) and skipped:  # a search's Optuna plots that its study could not support
+        parts.append('<p class="meta">Not drawn: ' + "; ".join(f"{esc(n)} ({esc(why)})" for n, why in skipped.items())
+                     + "</p>")
     if run.config is not None:
         parts.append("<details><summary>Configuration</summary>" + render_value(run.config) + "</details>")
     parts.append("</section>")
@@ -249,6 +260,9 @@ def render_page(runs: list[RunView], runs_dir: str, generated: str, version: str
     unfinished = [f"{r.where} ({r.status})" for r in runs if not r.completed and not r.legacy]
     reduced = [r.where for r in runs if r.reduced]
     head = f"{len(runs)} run(s): {_count(runs)} · {n_passed}/{n_claims} claims hold"
+    n_na = sum(r.n_not_applicable for r in runs)
+    if n_na:
+        head += f" ({n_na} more not applicable: not the book's configuration)"
     if unfinished:
         head += f" · not completed: {', '.join(unfinished)}"
     if reduced:

@@ -8,7 +8,8 @@ automated on Optuna. One concept per module:
 * :mod:`.tomlfile` — ``--config FILE``
 * :mod:`.book` — the book's configuration, numbers, Best-k table and claims
 * :mod:`.narrowing` — stage ranges; :mod:`.objective` — one trial; :mod:`.study` — the loop
-* :mod:`.results`, :mod:`.figures`, :mod:`.run` — the run record of a search
+* :mod:`.numbers` — how every number is printed (three significant figures)
+* :mod:`.results`, :mod:`.figures`, :mod:`.optuna_plots`, :mod:`.run` — the run record of a search
 
 Trials run on any executor of :mod:`trainlab.executor`. See README.md here for several machines.
 """

@@ -1,5 +1,6 @@
-"""The book's search (§6.5.3, ``hyperparameter_optimization.py``): its configuration, its numbers,
-the Best-k table beside them, and the book's claims checked on a search's trials.
+"""The book's search (§6.5.3, ``hyperparameter_optimization.py``): its configuration, how another
+search differs from it, its numbers, the Best-k table beside them, and the book's claims checked on a
+search's trials (not applicable, with the differences as the reason, off the book's configuration).
 
 Used by ``trainlab search`` and by the ``search`` experiment alike: both compute
 :func:`search_stats` of their trials and call the same :func:`claims` and :func:`book_table`.
@@ -11,13 +12,15 @@ weight decay λ = 10^U(−8, −4) (the model's ½λ‖W‖²), ranked by the fi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ..experiments.base import Claim
 from .config import SearchConfig
+from .numbers import fmt
 from .space import Param
 
-__all__ = ["BOOK", "GOOD_LR", "book_config", "ranked", "search_stats", "book_table", "claims"]
+__all__ = ["BOOK", "GOOD_LR", "book_config", "differences", "ranked", "search_stats", "book_table", "claims"]
 
 #: the book's conclusion: lr 0.001 … 0.01 learns (0.01 is the top of the searched range)
 GOOD_LR = 1e-3
@@ -48,6 +51,72 @@ def book_config() -> SearchConfig:
     )
 
 
+#: what does not make a search another configuration: seeds (the book's run is unseeded), the
+#: dataset (another dataset is a finding, as for ``trainlab run --data-dir``), how often a
+#: checkpoint is written and whether diagnostics are recorded (neither changes a trained number)
+_SAME = {("training", "seed"), ("training", "checkpoint_every"), ("training", "diagnostics"),
+         ("data", "dataset"), ("data", "data_dir"), ("data", "split_seed"),
+         ("model", "input_size"), ("model", "output_size")}
+
+
+def _base(config: SearchConfig, searched: set) -> dict:
+    """The resolved base run of ``config`` (every default filled in), keyed by (section, option),
+    without the options a searched parameter of either space sets."""
+    from ..data import DataSpec
+    from .targets import apply_params
+
+    model, training = apply_params(config, {})
+    out = {("model", k): v for k, v in model.to_dict().items()}
+    params = training.to_dict().pop("optimizer_params")
+    out.update({("training", k): v for k, v in training.to_dict().items() if k != "optimizer_params"})
+    out.update({("optim", k): v for k, v in params.items()})
+    out.update({("data", k): v for k, v in DataSpec.from_dict(config.data).to_dict().items()})
+    return {k: v for k, v in out.items() if k not in _SAME and k not in searched}
+
+
+def _show(key: tuple, v) -> str:
+    from ..options import format_hidden
+
+    return format_hidden(v) if key[1] == "hidden_sizes" else fmt(v)
+
+
+def differences(config: SearchConfig) -> list[str]:
+    """How ``config`` differs from the book's search (:func:`book_config`), in words, e.g.
+    ``["epochs 3 (book 50)", "trials 6 (book 100)"]``; empty for the book's configuration.
+
+    Compared: every resolved model, training and data option (defaults filled in, so an option set
+    to the book's value is no difference), the space (each parameter's range or choices), the number
+    of trials and stages, the sampler and the pruner. Not compared: what :data:`_SAME` lists, and an
+    option that a searched parameter sets (the search overrides it)."""
+    from .targets import resolve_path
+
+    book = book_config()
+    out = []
+    for what, mine, theirs in (("trials", config.total_trials, book.total_trials),
+                               ("stages", config.stages, book.stages), ("sampler", config.sampler, book.sampler),
+                               ("pruner", config.pruner, book.pruner)):
+        if mine != theirs:
+            out.append(f"{what} {mine} (book {theirs})")
+    for name in list(book.space) + [n for n in config.space if n not in book.space]:
+        mine, theirs = config.space.get(name), book.space.get(name)
+        if mine is None:
+            out.append(f"{name} not searched (book: {theirs.describe()})")
+        elif theirs is None:
+            out.append(f"{name} searched, {mine.describe()} (book: not searched)")
+        elif mine.to_dict() != theirs.to_dict():
+            out.append(f"{mine.describe()} (book: {theirs.describe()})")
+    searched = set()
+    for name in set(config.space) | set(book.space):
+        section, key = resolve_path(name)
+        searched.add(("model", "hidden_sizes") if section == "hidden" else (section, key))
+    mine, theirs = _base(config, searched), _base(book, searched)
+    for key in list(theirs) + [k for k in mine if k not in theirs]:
+        if mine.get(key) != theirs.get(key):
+            name = key[1].replace("_", " ")
+            out.append(f"{name} {_show(key, mine.get(key))} (book {_show(key, theirs.get(key))})")
+    return out
+
+
 def ranked(trials: list[dict]) -> list[dict]:
     """The complete trials by final validation accuracy, best first (ties: lower number first)."""
     done = [t for t in trials if t["state"] == "COMPLETE" and t["value"] is not None and math.isfinite(t["value"])]
@@ -72,10 +141,6 @@ def search_stats(trials: list[dict], k: int = 20, good_lr: float = GOOD_LR, seed
     return out
 
 
-def _g(v) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
-
-
 def book_table(stats: dict, n_trials: int | None = None) -> dict:
     """Best-k of one search beside the book's and the JP run's Best-5: {title, columns, rows}."""
     best = stats["best"]
@@ -85,9 +150,9 @@ def book_table(stats: dict, n_trials: int | None = None) -> dict:
         if r > len(rows):
             return ""
         v, lr, wd = rows[r - 1]
-        return f"{v:.2f} ({lr:.3g}, {wd:.3g})"
+        return f"{v:.2f} ({lr:.3g}, {wd:.3g})"  # the book's numbers as it printed them
 
-    rows = [[f"Best-{b['rank']}", f"{b['val_acc']:.2f}", *(_g(b["params"].get(n, "")) for n in names),
+    rows = [[f"Best-{b['rank']}", fmt(b["val_acc"]), *(fmt(b["params"].get(n, "")) for n in names),
              theirs(BOOK["book_best"], b["rank"]), theirs(BOOK["jp_run_best"], b["rank"])] for b in best]
     seed = f" (seed {stats['seed']})" if stats.get("seed") is not None else ""
     n = n_trials if n_trials is not None else stats["n_trials"]
@@ -97,11 +162,23 @@ def book_table(stats: dict, n_trials: int | None = None) -> dict:
             "rows": rows}
 
 
-def claims(per_search: list[dict], good_lr: float = GOOD_LR, test: dict | None = None) -> list[Claim]:
+def claims(per_search: list[dict], good_lr: float = GOOD_LR, test: dict | None = None,
+           differs: list[str] | None = None) -> list[Claim]:
     """The book's claims on one or more searches' :func:`search_stats` (each must hold in every
-    search); with ``test`` (the best configuration retrained and tested once) a fourth claim."""
+    search); with ``test`` (the best configuration retrained and tested once) a fourth claim.
+
+    ``differs``: how the search is not the book's configuration (:func:`differences`); when it is
+    not empty every claim is checked as usual but marked not applicable, naming the differences."""
+    out = _claims(per_search, good_lr, test)
+    if differs:
+        reason = "not the book's configuration: " + "; ".join(differs)
+        out = [dataclasses.replace(c, not_applicable=reason) for c in out]
+    return out
+
+
+def _claims(per_search: list[dict], good_lr: float, test: dict | None) -> list[Claim]:
     best = [p["best_val_acc"] for p in per_search]
-    shown = ", ".join("none complete" if b is None else f"{b:.2f}" for b in best)
+    shown = ", ".join("none complete" if b is None else fmt(b) for b in best)
     out = [Claim("the search's best validation accuracy ≥ 0.75", all(b is not None and b >= 0.75 for b in best),
                  f"best final validation accuracy {shown} (book 0.83, JP run 0.84)", {"best_val_acc": best})]
     if per_search and all("low_lr" in p for p in per_search):
@@ -110,8 +187,8 @@ def claims(per_search: list[dict], good_lr: float = GOOD_LR, test: dict | None =
         out.append(Claim(
             f"every trial with lr < {good_lr:g} trails the best by ≥ 0.3",
             all(d is not None and d >= 0.3 for d in trail),
-            "; ".join(f"{c} trials with lr < {good_lr:g}, the best of them {p['low_lr']['max']:.2f}, "
-                      f"{d:.2f} below the best {p['best_val_acc']:.2f}" if c else "no trial with small lr"
+            "; ".join(f"{c} trials with lr < {good_lr:g}, the best of them {fmt(p['low_lr']['max'])}, "
+                      f"{fmt(d)} below the best {fmt(p['best_val_acc'])}" if c else "no trial with small lr"
                       for p, c, d in zip(per_search, counts, trail))
             + " (JP run: 74 trials, 0.03–0.25 vs best 0.84)",
             {"trail": trail, "low_lr_count": counts}))
@@ -119,12 +196,12 @@ def claims(per_search: list[dict], good_lr: float = GOOD_LR, test: dict | None =
         out.append(Claim(
             f"the good range found is lr {good_lr:g}…1e-2 (the top 5 all have lr ≥ {good_lr:g})",
             min(top5_min) >= good_lr,
-            "top-5 lr range " + "; ".join(f"{p['top5_min_lr']:.3g}…{p['top5_max_lr']:.3g}" for p in per_search)
+            "top-5 lr range " + "; ".join(f"{fmt(p['top5_min_lr'])}…{fmt(p['top5_max_lr'])}" for p in per_search)
             + " (book's Best-5: 0.0052…0.00956)",
             {"top5_min_lr": top5_min}))
     if test:
         gap = abs(test["test_acc"] - test["val_acc"])
         out.append(Claim("the best configuration's test accuracy is within 0.1 of its validation accuracy",
-                         gap <= 0.1, f"test {test['test_acc']:.3f} (once, {test['n_test']} samples) vs val "
-                                     f"{test['val_acc']:.3f}", {"gap": gap}))
+                         gap <= 0.1, f"test {fmt(test['test_acc'])} (once, {test['n_test']} samples) vs val "
+                                     f"{fmt(test['val_acc'])}", {"gap": gap}))
     return out

@@ -1,8 +1,17 @@
-"""The search's figures: the book's grid of the top trials' curves and a scatter of two parameters with each stage's box."""
+"""The search's figures: the book's grid of the top trials' curves and a scatter of two parameters with
+each stage's box (Optuna's own plots are in :mod:`.optuna_plots`)."""
 
 from __future__ import annotations
 
-__all__ = ["curve_grid", "scatter", "make_figures"]
+__all__ = ["curve_grid", "scatter", "make_figures", "CAPTIONS"]
+
+#: what each figure shows, in words (the report's captions of a search's figures)
+CAPTIONS = {
+    "best_trials": "The book's Fig. 6-24: the best trials' validation (solid) and train (dashed) accuracy by "
+                   "epoch, ranked by final validation accuracy, each titled with its parameters",
+    "scatter": "Every trial's final validation accuracy by its two parameters (lr × weight decay when both "
+               "are searched), pruned and failed trials as crosses, each stage's ranges as a dashed box",
+}
 
 
 def curve_grid(trials: list[dict], k: int = 20):
@@ -14,6 +23,7 @@ def curve_grid(trials: list[dict], k: int = 20):
     import matplotlib.pyplot as plt
 
     from .book import ranked
+    from .numbers import fmt
     from .results import format_params
 
     rows = ranked(trials)[:k]
@@ -32,7 +42,7 @@ def curve_grid(trials: list[dict], k: int = 20):
         ax.plot(x, t["val_curve"], "-", lw=1.2)
         ax.plot(x, t["train_curve"], "--", lw=1.0)
         params = "\n".join(format_params({k: v}) for k, v in t["params"].items())
-        ax.set_title(f"Best-{i + 1} ({t['value']:.2f})\n{params}", fontsize=7)
+        ax.set_title(f"Best-{i + 1} ({fmt(t['value'])})\n{params}", fontsize=7)
     fig.suptitle("top trials: validation (solid), train (dashed)")
     fig.subplots_adjust(left=0.06, right=0.98, bottom=0.03, top=1 - 0.9 / (2.4 * n_rows + 0.4), wspace=0.15,
                         hspace=0.7)

@@ -1,11 +1,11 @@
 """A search's results: the trials as tables, each trial as a run record of kind "trial", the summary,
-and how numbers are printed (three significant figures everywhere).
+with every number printed by :func:`.numbers.fmt` (three significant figures).
 
     RUN_DIR/trials.json       every trial: params, val/train accuracy per epoch, state, epochs trained,
                               pruned epoch, failure reason, stage (from 1), seed
     RUN_DIR/trials.csv        the same, one row per trial (curves as ';'-joined numbers)
     RUN_DIR/stages.json       each stage's ranges, its trials and top trials, and the narrowed ranges
-    RUN_DIR/best.txt          the book's print: "Best-1(val acc:0.83) | lr:0.0092, weight decay:3.86e-07"
+    RUN_DIR/best.txt          the book's print: "Best-1(val acc:0.830) | lr:0.00920, weight decay:3.86e-07"
     RUN_DIR/trials/trial-NNNN/  run.json (kind "trial": params, state, stage, seed, resolved config),
                               history.json/.csv (per-epoch train_acc and val_acc), summary.json
 """
@@ -19,18 +19,14 @@ import math
 from ..history import History
 from ..validate import ConfigError
 from .book import ranked
+from .numbers import fmt
 
 __all__ = ["fmt", "format_params", "format_range", "best_k_lines", "trial_label", "trial_status", "trial_history",
            "write_tables", "write_trial", "summarize"]
 
 
-def fmt(v) -> str:
-    """A number as printed: floats with three significant figures, the rest as they are."""
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
-
-
 def format_params(params: dict) -> str:
-    """``lr:0.0092, weight decay:3.86e-07`` (the book's print, three significant figures)."""
+    """``lr:0.00920, weight decay:3.86e-07`` (the book's print, three significant figures)."""
     return ", ".join(f"{k.replace('_', ' ')}:{fmt(v)}" for k, v in params.items())
 
 
@@ -43,7 +39,7 @@ def format_range(values) -> str:
 
 def best_k_lines(trials: list[dict], k: int | None = None) -> list[str]:
     rows = ranked(trials)[:k] if k else ranked(trials)
-    return [f"Best-{i}(val acc:{t['value']:.2f}) | {format_params(t['params'])}" for i, t in enumerate(rows, 1)]
+    return [f"Best-{i}(val acc:{fmt(t['value'])}) | {format_params(t['params'])}" for i, t in enumerate(rows, 1)]
 
 
 # -- one trial -----------------------------------------------------------------------------------------

@@ -3,12 +3,19 @@
     RUN_DIR/run.json        kind "search": the resolved configuration, status, seed, data, executor, …
     RUN_DIR/summary.json    counts, best trial, Best-20, good ranges, epochs trained, stages, test,
                             the book's statistics and table (``per_seed``, ``tables``)
-    RUN_DIR/claims.json     the book's claims (:func:`trainlab.search.book.claims`)
-    RUN_DIR/figures/        best_trials (the top 20's curves), scatter (PNG and SVG)
+    RUN_DIR/claims.json     the book's claims (:func:`trainlab.search.book.claims`), marked not
+                            applicable when the search is not the book's configuration (which
+                            settings differ: :func:`trainlab.search.book.differences`)
+    RUN_DIR/figures/        best_trials (the top 20's curves), scatter, and Optuna's own plots
+                            (:mod:`.optuna_plots`), PNG and SVG; run.json's ``figure_captions`` say
+                            what each shows, ``figures_skipped`` why a plot was not drawn
     RUN_DIR/trials/trial-NNNN/  each trial, a run record of kind "trial"
     RUN_DIR/study.journal   Optuna's journal: the study, which --resume continues
     RUN_DIR/trials.json|.csv, stages.json, best.txt, test.json   (:mod:`.results`)
     RUN_DIR/.lock           held while the search runs: a second search on the folder is refused
+
+Every number printed goes through :func:`.numbers.fmt` (three significant figures). The last line
+tells how to open the study in optuna-dashboard, which reads the journal file directly.
 
 The record's lock is taken before anything is written; each trial's record is written as the
 trial ends, so a killed search keeps every finished trial, and ``--resume`` continues it
@@ -17,16 +24,18 @@ trial ends, so a killed search keeps every finished trial, and ``--resume`` cont
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 
 from ..record import RunRecord
-from .book import BOOK, book_table, claims, search_stats
+from .book import BOOK, book_table, claims, differences, search_stats
+from .numbers import fmt
 from .results import best_k_lines, format_range, summarize, trial_label, write_tables, write_trial
 from .journal import JournalError, recover
 from .study import JOURNAL_NAME, Search
 
-__all__ = ["open_record", "SearchRun", "TITLE", "BOOK_SECTION"]
+__all__ = ["open_record", "SearchRun", "TITLE", "BOOK_SECTION", "dashboard_line"]
 
 TITLE = "Hyperparameter search (book §6.5) on Optuna"
 BOOK_SECTION = "§6.5.3, Fig 6-24"
@@ -48,6 +57,19 @@ def _remove_stale_journal_lock(folder: Path) -> bool:
         lock.unlink(missing_ok=True)
         return True
     return False
+
+
+def dashboard_line(journal: Path) -> str:
+    """How to open the study in optuna-dashboard (not a TrainLab dependency): given a path to an
+    existing file that is not SQLite, optuna-dashboard opens it as a JournalStorage file."""
+    return (f"open the study in optuna-dashboard: pip install optuna-dashboard && "
+            f"optuna-dashboard {shlex.quote(str(journal))}")
+
+
+def _states(states: dict) -> str:
+    """``5 complete, 1 pruned, 0 failed`` from summary.json's ``states``."""
+    words = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
+    return ", ".join(f"{states.get(state, 0)} {word}" for state, word in words.items())
 
 
 class SearchRun:
@@ -125,8 +147,6 @@ class SearchRun:
         return test
 
     def _finish(self, search, trials, search_s: float) -> int:
-        from .figures import make_figures
-
         config, record, say = self.config, self.record, self.log
         self._write_trials(search)
         lines = best_k_lines(trials)
@@ -135,8 +155,8 @@ class SearchRun:
         if lines:
             best = summarize(config, trials, search.stages, None, {})["best"]
             test = self._test(best)
-            say(f"best configuration (trial {best['number']}) retrained: val acc {test['val_acc']:.3f}, "
-                f"test acc {test['test_acc']:.3f} (evaluated once on {test['n_test']} test samples)")
+            say(f"best configuration (trial {best['number']}) retrained: val acc {fmt(test['val_acc'])}, "
+                f"test acc {fmt(test['test_acc'])} (evaluated once on {test['n_test']} test samples)")
         stats = search_stats(trials, seed=config.seed)
         summary = summarize(config, trials, search.stages, test,
                             {"search_seconds": round(search_s, 2), "workers": self.executor.capacity,
@@ -144,16 +164,37 @@ class SearchRun:
                              "tables": [book_table(stats)] if stats["best"] else []})
         for name, rng in summary["good_ranges"].items():
             say(f"good range ({summary['good_ranges_from']}): {name} {format_range(rng)}")
-        fraction = f" ({100 * summary['epoch_fraction']:.0f}%)" if summary["epoch_fraction"] is not None else ""
+        fraction = f" ({fmt(100 * summary['epoch_fraction'])}%)" if summary["epoch_fraction"] is not None else ""
         say(f"epochs trained: {summary['epochs_trained']} of {summary['epochs_full_search']}{fraction}; "
-            f"{summary['states']}; search time {search_s:.1f} s")
-        found = claims([stats], test=test)
+            f"trials {_states(summary['states'])}; search time {fmt(search_s)} s")
+        differs = differences(config)
+        summary["not_book_configuration"] = differs
+        if differs:
+            say("not the book's configuration, so the book's claims are not applicable: " + "; ".join(differs))
+        found = claims([stats], test=test, differs=differs)
         for c in found:
-            say(c.line())
+            say(c.line(reason=False))
         record.write_json("summary.json", summary)
         record.write_claims(found)
-        record.write_figures(make_figures(config, trials, search.stages))
+        self._figures(trials, search)
         record.finish("completed" if lines else "failed", "" if lines else "no trial completed",
                       search_seconds=round(search_s, 2))
         say(f"wrote {record.path}")
+        say(dashboard_line(record.path / JOURNAL_NAME))
         return 0 if lines else 1
+
+    def _figures(self, trials, search) -> None:
+        """The book's figures and Optuna's, their captions, and why any Optuna plot was not drawn."""
+        from .figures import CAPTIONS, make_figures
+        from .optuna_plots import CAPTIONS as OPTUNA_CAPTIONS, optuna_figures
+
+        config = self.config
+        figures = make_figures(config, trials, search.stages)
+        varied = sum(1 for p in config.space.values() if not p.distribution().single())
+        drawn, skipped = optuna_figures(search.study, varied)
+        names = self.record.write_figures({**figures, **drawn})
+        captions = {**CAPTIONS, **OPTUNA_CAPTIONS}
+        self.record.update(figure_captions={n: captions[n] for n in names if n in captions},
+                           figures_skipped=skipped)
+        for name, why in skipped.items():
+            self.log(f"figure {name} not drawn: {why}")

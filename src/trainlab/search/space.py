@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 from ..validate import ConfigError
+from .numbers import fmt
 
 __all__ = ["Param", "SpaceError", "TYPES", "canonical_choice"]
 
@@ -73,9 +74,9 @@ class Param:
                 object.__setattr__(self, bound, int(v))
         if not self.low < self.high:
             what = "empty" if self.low == self.high else "inverted"
-            raise _bad(self.name, f"the range [{self.low:.3g}, {self.high:.3g}] is {what}; low must be < high")
+            raise _bad(self.name, f"the range [{fmt(self.low)}, {fmt(self.high)}] is {what}; low must be < high")
         if self.log and self.low <= 0:
-            raise _bad(self.name, f"a log range needs low > 0, got low={self.low:.3g}")
+            raise _bad(self.name, f"a log range needs low > 0, got low={fmt(self.low)}")
 
     # -- conversions -------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -105,11 +106,12 @@ class Param:
         return cls(name, d["type"], d["low"], d["high"], log=bool(d.get("log", False)))
 
     def describe(self) -> str:
-        """``lr ∈ [1e-06, 0.01] (log)`` (three significant figures, as every number printed)."""
+        """``lr ∈ [1.00e-06, 0.0100] (log)`` (three significant figures, as every number printed)."""
+
         if self.type == "choice":
             return f"{self.name} ∈ {{{', '.join(map(str, self.choices))}}}"
         kind = "log" if self.type == "log" else f"{self.type}, log" if self.log else self.type
-        return f"{self.name} ∈ [{self.low:.3g}, {self.high:.3g}] ({kind})"
+        return f"{self.name} ∈ [{fmt(self.low)}, {fmt(self.high)}] ({kind})"
 
     # -- Optuna ------------------------------------------------------------------------------
     def suggest(self, trial):

@@ -254,10 +254,11 @@ class Search:
         return result
 
     def _describe(self, number, stage, params, result) -> str:
+        from .numbers import fmt
         from .results import format_params
 
         if result["state"] == "complete":
-            head = f"val acc:{result['value']:.3f}"
+            head = f"val acc:{fmt(result['value'])}"
         elif result["state"] == "pruned":
             head = f"pruned at epoch {result['pruned_epoch']}"
         else:
