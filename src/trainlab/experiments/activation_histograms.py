@@ -161,6 +161,9 @@ class ActivationHistograms(Experiment):
     default_seeds = 5  # well under a second per seed
     #: measured once: seed 0 at full size, one core and one BLAS thread: 0.35 s of CPU (0.44 s wall)
     seed_seconds = 0.4
+    #: its figures (a histogram grid per activation and initialisation) take ~18 s in the parent
+    #: (run all in a fresh venv: 20.5 s from start to finish with 2 s of seeds)
+    finish_seconds = 18.0
 
     def check_config(self, config: dict) -> None:
         lo, hi = config["he_ratio_range"]

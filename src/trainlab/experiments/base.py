@@ -77,6 +77,10 @@ class Experiment:
     default_seeds: ClassVar[int] = 5
     #: seconds one seed takes at full size on one core (for longest-first scheduling and the map)
     seed_seconds: ClassVar[float] = 1.0
+    #: seconds the parent spends on the summary and figures once every seed is back; added to each
+    #: seed's cost when scheduling, so an experiment with cheap seeds but slow figures starts early
+    #: and its figures are drawn while the workers still have seeds to run (not alone at the end)
+    finish_seconds: ClassVar[float] = 0.0
     #: whether it trains on a dataset (then ``--data-dir`` applies and the config has ``data_dir``)
     uses_data: ClassVar[bool] = True
     #: the book's / reference run's numbers, shown beside ours in the report (JSON)

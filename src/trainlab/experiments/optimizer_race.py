@@ -77,6 +77,7 @@ class OptimizerRace(Experiment):
     reduced: dict = {}  # already instant
     default_seeds = 1  # deterministic: more seeds would repeat the same numbers
     seed_seconds = 0.1
+    finish_seconds = 4.5  # the paths, surface and gradient-field figures (4.8 s in run all)
     uses_data = False
     book = {
         "source": "the book's code run by hand; deterministic (docs/reference-numbers.md#optimizer-race)",

@@ -216,6 +216,12 @@ def _data_description(config: dict) -> dict | None:
     return {"dataset": "mnist" if d is None else "idx", "data_dir": d, "name": "mnist" if d is None else Path(d).name}
 
 
+def seed_cost(exp, reduced: bool = False) -> float:
+    """A seed's scheduling cost: its seconds plus the parent's summary-and-figures seconds, so that
+    an experiment whose figures are slow starts early enough for them to overlap other seeds."""
+    return (float(exp.seed_seconds) + float(exp.finish_seconds)) * (0.1 if reduced else 1.0)
+
+
 def run_plan(plan: list[Planned], out_dir=DEFAULT_OUT, executor=None, overwrite: bool = False,
              progress: bool = True, task=None) -> dict[str, dict]:
     """Run every seed of every planned experiment on ``executor`` (default: this process), longest
@@ -229,7 +235,7 @@ def run_plan(plan: list[Planned], out_dir=DEFAULT_OUT, executor=None, overwrite:
         exp = get(p.name)
         for seed in range(p.seeds):
             jobs.append((p.name, p.config, seed))
-            costs.append(float(exp.seed_seconds) * (0.1 if p.reduced else 1.0))
+            costs.append(seed_cost(exp, p.reduced))
     finished: dict[str, dict] = {}
     try:
         for i, payload, error in run_all(executor, task or run_seed_task, jobs, costs):
