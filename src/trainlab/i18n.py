@@ -15,7 +15,7 @@ message is missing from a catalogue).
 
 The active language is a context variable, so a page is rendered in one language from start to end
 without passing it through every function. Figures drawn in other processes take the language
-from ``TRAINLAB_LANG``, which :func:`export` sets for the child processes a command starts.
+from ``TRAINLAB_LANG``, which :func:`exported` sets for the child processes a command starts.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 
 __all__ = ["LANGS", "ENV_VAR", "DEFAULT", "LOCALE_DIR", "LanguageError", "resolve", "translation", "current",
-           "using", "export", "_", "add_argument", "from_args"]
+           "using", "exported", "_", "add_argument", "from_args"]
 
 #: the languages TrainLab speaks; English first (the default, and the text in the code)
 LANGS = ("en", "ko", "ja")
@@ -94,9 +94,20 @@ def using(lang: str | None):
         _active.reset(token)
 
 
-def export(lang: str) -> None:
-    """Set ``TRAINLAB_LANG`` for this process and the worker processes it starts (they draw figures)."""
+@contextlib.contextmanager
+def exported(lang: str):
+    """Speak ``lang`` inside the block, in this process and in the worker processes it starts there
+    (they draw figures): ``TRAINLAB_LANG`` is set for the block and restored after it."""
+    before = os.environ.get(ENV_VAR)
     os.environ[ENV_VAR] = lang
+    try:
+        with using(lang):
+            yield lang
+    finally:
+        if before is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = before
 
 
 def _(message: str) -> str:
