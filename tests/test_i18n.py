@@ -312,3 +312,26 @@ def test_a_translated_figure_is_drawn_without_missing_glyphs(lang, monkeypatch):
     fig_en = run_figure(history, title=i18n.translation(lang).gettext("validation accuracy"))  # DejaVu: tofu
     assert _draw_png(fig_en), "DejaVu Sans drew Hangul/Kana without a warning: this check could not fail"
     assert run_figure(history).axes[1].get_ylabel() == "accuracy"
+
+
+def test_a_korean_or_japanese_page_carries_its_font_cut_to_its_characters(runs, monkeypatch):
+    import base64
+
+    from fontTools.ttLib import TTFont
+
+    from trainlab.report.webfont import FAMILY, page_characters
+
+    monkeypatch.delenv("TRAINLAB_LANG", raising=False)
+    assert "@font-face" not in build_html(runs)  # English: no font, the page as before
+    for lang, sample in (("ko", "요약"), ("ja", "概要")):
+        page = build_html(runs, lang=lang)
+        face = re.search(r'@font-face \{ font-family:"([^"]+)"; src:url\(data:font/ttf;base64,([A-Za-z0-9+/=]+)\)',
+                         page)
+        assert face and face.group(1) == FAMILY
+        assert f'body {{ font-family:"{FAMILY}", ' in page  # first: the page waits for it
+        font = TTFont(io.BytesIO(base64.b64decode(face.group(2))))
+        cmap = font.getBestCmap()
+        needed = page_characters(re.sub(r"<style>.*?</style>", "", page, flags=re.S))
+        assert sample[0] in needed and all(ord(ch) in cmap for ch in needed)
+        assert ord("A") not in cmap and len(cmap) < 3 * len(needed)  # no Latin, nothing the page does not use
+        assert len(face.group(2)) < 200_000

@@ -19,13 +19,16 @@ from ..i18n import _
 __all__ = ["CSS", "esc", "anchor", "fmt_number", "render_value", "table_html", "figure_html", "status_html",
            "badges_html", "seconds", "page", "FOOTER", "status_label", "kind_label"]
 
+#: the page's Latin fonts; a Korean or Japanese page adds its embedded font after them (:mod:`.webfont`)
+FONT_STACK = '-apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial'
+
 CSS = """
 :root { --fg:#1d2228; --muted:#5b6570; --line:#d9dee3; --bg:#f6f7f9; --card:#fff;
         --ok:#1a7f37; --ok-bg:#e6f4ea; --bad:#c62828; --bad-bg:#fdecea; --warn:#8a5a00; --warn-bg:#fff4d6;
         --accent:#2457a6; }
 * { box-sizing:border-box; }
 body { margin:0; background:var(--bg); color:var(--fg); line-height:1.45;
-       font:15px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+       font:15px/1.45 """ + FONT_STACK + """, sans-serif; }
 main { max-width:1180px; margin:0 auto; padding:24px 20px 60px; }
 h1 { font-size:1.7em; margin:0 0 4px; }
 h2 { font-size:1.3em; margin:0 0 2px; overflow-wrap:anywhere; }
@@ -204,14 +207,25 @@ def seconds(v: Any) -> str:
 
 
 def page(title: str, sub_html: str, body_html: str, footer: str) -> str:
-    """The whole page; ``title`` and ``footer`` are escaped here, ``sub_html``/``body_html`` must be."""
+    """The whole page, in the active language; ``title`` and ``footer`` are escaped here,
+    ``sub_html``/``body_html`` must be. A Korean or Japanese page embeds the font its text needs."""
+    from .webfont import FAMILY, font_face_css
+
+    lang = i18n.current()
+    css = CSS
+    face = font_face_css(title + sub_html + body_html + footer, lang)
+    if face:
+        # first in the stack: the page waits for it (no text shaped with a fallback and left so); it
+        # holds only CJK characters, so Latin text still comes from the fonts after it
+        css += (face + f'body {{ font-family:"{FAMILY}", {FONT_STACK}, sans-serif; }}\n'
+                f'code, pre {{ font-family:"{FAMILY}", monospace; }}\n')
     return f"""<!DOCTYPE html>
-<html lang="{esc(i18n.current())}">
+<html lang="{esc(lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title>
-<style>{CSS}</style>
+<style>{css}</style>
 </head>
 <body>
 <main>
