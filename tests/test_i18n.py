@@ -297,18 +297,19 @@ def _draw_png(fig) -> list[str]:
 
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_a_translated_figure_is_drawn_without_missing_glyphs(lang, monkeypatch):
-    from trainlab.fonts import use_language_font
+    import matplotlib
+
     from trainlab.plots import run_figure
 
     monkeypatch.delenv("TRAINLAB_LANG", raising=False)
     history = fab.history()
+    family = list(matplotlib.rcParams["font.family"])
     with i18n.using(lang):
         fig = run_figure(history, title=i18n._("validation accuracy"))
-    try:
-        assert fig.axes[1].get_ylabel() == i18n.translation(lang).gettext("accuracy")
-        assert _draw_png(fig) == []
-    finally:
-        use_language_font("en")
+    assert fig.axes[1].get_ylabel() == i18n.translation(lang).gettext("accuracy")
+    assert fig.axes[1].yaxis.label.get_fontfamily()[0] == {"ko": "NanumGothic", "ja": "IPAexGothic"}[lang]
+    assert list(matplotlib.rcParams["font.family"]) == family  # matplotlib's settings left as they were
+    assert _draw_png(fig) == []
     fig_en = run_figure(history, title=i18n.translation(lang).gettext("validation accuracy"))  # DejaVu: tofu
     assert _draw_png(fig_en), "DejaVu Sans drew Hangul/Kana without a warning: this check could not fail"
     assert run_figure(history).axes[1].get_ylabel() == "accuracy"

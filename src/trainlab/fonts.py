@@ -21,16 +21,13 @@ from pathlib import Path
 
 from .i18n import current
 
-__all__ = ["FONTS", "font_path", "font_name", "use_language_font"]
+__all__ = ["FONTS", "font_path", "font_name", "language_font"]
 
 #: language → (package holding the font, the font file inside it)
 FONTS = {
     "ko": ("koreanize_matplotlib", "fonts/NanumGothic.ttf"),
     "ja": ("matplotlib_fontja", "fonts/ipaexg.ttf"),
 }
-
-_saved_family: list[str] | None = None  # the font family before a ko/ja figure changed it
-
 
 def font_path(lang: str) -> Path | None:
     """The font file for ``lang``'s figures (None for English: matplotlib's default). Raises
@@ -60,20 +57,11 @@ def font_name(lang: str) -> str | None:
     return font_manager.FontProperties(fname=str(path)).get_name()
 
 
-def use_language_font(lang: str | None = None) -> str | None:
-    """Make the figures created from now on use the font of ``lang`` (default: the active language);
-    English restores the family in use before. Returns the family name set (None for English)."""
-    global _saved_family
+def language_font(lang: str | None = None):
+    """A ``with`` block in which the texts of a figure created there use ``lang``'s font (default:
+    the active language; English: matplotlib's settings as they are). Matplotlib's settings are
+    restored after the block; the texts keep their font."""
     import matplotlib
 
-    lang = lang or current()
-    name = font_name(lang)
-    if name is None:
-        if _saved_family is not None:
-            matplotlib.rcParams["font.family"] = _saved_family
-            _saved_family = None
-        return None
-    if _saved_family is None:
-        _saved_family = list(matplotlib.rcParams["font.family"])
-    matplotlib.rcParams["font.family"] = [name, "DejaVu Sans"]
-    return name
+    name = font_name(lang or current())
+    return matplotlib.rc_context({"font.family": [name, "DejaVu Sans"]} if name else {})

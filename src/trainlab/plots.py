@@ -50,13 +50,18 @@ def metric_series(history: dict, metric: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def overlay_figure(curves: list[tuple[str, dict]], metric: str, title: str = ""):
-    """One axes: ``metric`` of every ``(label, history)``, a line each (legend outside when many)."""
+    """One axes: ``metric`` of every ``(label, history)``, a line each (legend outside when many).
+    Its text is in the active language (:mod:`trainlab.i18n`), in that language's font."""
+    from .fonts import language_font
+
+    with language_font():
+        return _overlay_figure(curves, metric, title)
+
+
+def _overlay_figure(curves: list[tuple[str, dict]], metric: str, title: str):
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    from .fonts import use_language_font
-
-    use_language_font()
     fig = Figure(figsize=(7.5, 4.4), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
     drawn = 0
@@ -81,13 +86,18 @@ def overlay_figure(curves: list[tuple[str, dict]], metric: str, title: str = "")
 
 
 def run_figure(history: dict, title: str = ""):
-    """One run's curves: loss (per split, and the smoothed mini-batch loss) and accuracy per split."""
+    """One run's curves: loss (per split, and the smoothed mini-batch loss) and accuracy per split.
+    Its text is in the active language (:mod:`trainlab.i18n`), in that language's font."""
+    from .fonts import language_font
+
+    with language_font():
+        return _run_figure(history, title)
+
+
+def _run_figure(history: dict, title: str):
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    from .fonts import use_language_font
-
-    use_language_font()
     fig = Figure(figsize=(10, 4), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     x, y = metric_series(history, "iter_loss")
