@@ -118,7 +118,7 @@ def _(message: str) -> str:
 def add_argument(parser) -> None:
     """The ``--lang`` option, shared by the commands that write pages or figures."""
     parser.add_argument("--lang", default=None, metavar="|".join(LANGS),
-                        help=f"language of the report, its figures and notes: {', '.join(LANGS)} "
+                        help=f"language of the page's own text and of the shared curve figures: {', '.join(LANGS)} "
                              f"(default: ${ENV_VAR}, else en)")
 
 

@@ -15,7 +15,7 @@ examples:
   trainlab run batchnorm --reduced            the small test-size version (seconds)
   trainlab run all --data-dir ~/data/fashion-mnist --out runs-fashion   the chapter on another dataset
   trainlab run all --dask-scheduler tcp://10.0.0.5:8786   the seeds on a Dask cluster
-  trainlab run optimizer-race --lang ko       the report's text and shared figure labels in Korean
+  trainlab run optimizer-race --lang ko       the report's own text in Korean (claims stay English)
   trainlab list experiments                   every experiment, its book script and its --set keys
 """
 

@@ -65,8 +65,9 @@ def _diagnostics_text() -> dict[str, tuple[str, str]]:
     """Each per-layer diagnostics figure's title and explanation, in the active language."""
     return {
         "diagnostics_grad_norm": (_("Gradient norm per layer"), _(
-            "‖∂L/∂W‖ of every weight matrix (W1 next to the input), the mean over each epoch's updates; the table "
-            "holds each curve's last value. Norms that shrink toward the input layer are vanishing gradients.")),
+            "‖∂L/∂W‖ of every weight matrix (W1 next to the input), the mean over each epoch's updates; the "
+            "table holds each curve's last value. Norms that shrink toward the input layer are vanishing "
+            "gradients.")),
         "diagnostics_saturation": (_("Dead or saturated units per layer"), _(
             "ReLU: the fraction of units that are 0 for every probe sample (dead); sigmoid and tanh: the fraction "
             "of activations within 0.01 of their bounds (saturated); the table holds each curve's last value.")),

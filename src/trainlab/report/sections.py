@@ -243,8 +243,8 @@ def section_html(run: RunView) -> str:
                   for f in run.figures]
     skipped = run.manifest.get("figures_skipped")
     if isinstance(skipped, dict) and skipped:  # a search's Optuna plots that its study could not support
-        parts.append('<p class="meta">' + esc(_("Not drawn:")) + " " + "; ".join(f"{esc(n)} ({esc(why)})" for n, why in skipped.items())
-                     + "</p>")
+        parts.append('<p class="meta">' + esc(_("Not drawn:")) + " "
+                     + "; ".join(f"{esc(n)} ({esc(why)})" for n, why in skipped.items()) + "</p>")
     if run.config is not None:
         parts.append("<details><summary>" + esc(_("Configuration")) + "</summary>" + render_value(run.config)
                      + "</details>")
