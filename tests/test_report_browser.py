@@ -7,7 +7,8 @@ it enables Runtime, Log and Page, navigates to the report's file:// URL, waits f
 then evaluates a script in the page (the report itself has none) that lists every <img> with its
 ``complete`` flag and ``naturalWidth``. Every image must have decoded (naturalWidth > 0) and no
 console error, uncaught exception or error log entry may appear. A full-page screenshot is saved to
-``/tmp/trainlab-report-screenshot.png`` for a person to look at.
+``/tmp/trainlab-report-screenshot.png`` for a person to look at (the Korean report's to
+``/tmp/trainlab-report-ko-screenshot.png``).
 
 Skips (with the reason) only when /usr/bin/chromium is absent.
 """
@@ -350,7 +351,7 @@ def test_the_diagnostics_figures_load_in_chromium_in_the_report_and_compare(brow
 
 
 # -- Korean and Japanese: trainlab run --lang, as a reader sees it ------------------------------------------
-I18N_SCREENSHOT = Path("/work/i18n-ko-report.png") if Path("/work").is_dir() else Path("/tmp/i18n-ko-report.png")
+I18N_SCREENSHOT = Path("/tmp/trainlab-report-ko-screenshot.png")
 
 #: a character drawn on a canvas in the page's font, as pixels (data URL): two characters that no font
 #: has draw the same missing-glyph box, so a character drawn like them has no glyph ("tofu")
