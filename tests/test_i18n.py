@@ -56,11 +56,11 @@ def extracted(path: Path = SRC) -> set[str]:
 
 
 def marked_by_ast(root: Path = SRC) -> dict[str, list[str]]:
-    """Every ``_("literal")`` call, wherever it is, f-strings included: msgid → places."""
+    """Every ``_("literal")`` and ``N_("literal")`` call, wherever it is, f-strings included: msgid → places."""
     out: dict[str, list[str]] = {}
     for p in root.rglob("*.py"):
         for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 out.setdefault(node.args[0].value, []).append(f"{p.relative_to(ROOT)}:{node.lineno}")
     return out
@@ -336,3 +336,24 @@ def test_a_korean_or_japanese_page_carries_its_font_cut_to_its_characters(runs, 
         assert sample[0] in needed and all(ord(ch) in cmap for ch in needed)
         assert ord("A") not in cmap and len(cmap) < 3 * len(needed)  # no Latin, nothing the page does not use
         assert len(face.group(2)) < 200_000
+
+
+def test_the_notes_about_a_damaged_run_are_english_strings_shown_in_the_pages_language(tmp_path, monkeypatch):
+    from trainlab import files
+    from trainlab.report import load_run
+
+    monkeypatch.delenv("TRAINLAB_LANG", raising=False)
+    root = tmp_path / "runs"
+    run = fab.train_run(root, "train-a")
+    manifest = files.read_json(run / "run.json")
+    files.write_json(run / "run.json", {**manifest, "figures": ["curves", "lost"], "reduced": "yes"})
+    notes = load_run(run, root).problems
+    assert "figure 'lost' is listed in run.json but missing from figures/" in notes  # English, as before
+    assert "run.json: 'reduced' should be true or false, got 'yes'" in notes
+    ko = build_html(root, lang="ko")
+    assert "그림 &#x27;lost&#x27;이(가) run.json에는 있지만 figures/에 없습니다" in ko
+    assert "run.json: &#x27;reduced&#x27;는 true 또는 false여야 하는데 &#x27;yes&#x27;입니다" in ko
+    assert "is listed in run.json but missing" not in ko
+    ja = build_html(root, lang="ja")
+    assert "図 &#x27;lost&#x27; は run.json にありますが figures/ にありません" in ja
+    assert "figure &#x27;lost&#x27; is listed in run.json but missing from figures/" in build_html(root)

@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 
 __all__ = ["LANGS", "ENV_VAR", "DEFAULT", "LOCALE_DIR", "LanguageError", "resolve", "translation", "current",
-           "using", "exported", "_", "add_argument", "from_args"]
+           "using", "exported", "_", "N_", "Note", "shown", "add_argument", "from_args"]
 
 #: the languages TrainLab speaks; English first (the default, and the text in the code)
 LANGS = ("en", "ko", "ja")
@@ -113,6 +113,33 @@ def exported(lang: str):
 def _(message: str) -> str:
     """``message`` (English) in the active language."""
     return translation(current()).gettext(message)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for it
+    """Mark ``message`` for the catalogues without translating it now (it is shown later, in the
+    language of the page that shows it: see :class:`Note`)."""
+    return message
+
+
+class Note(str):
+    """A text in English (it *is* that string: printed, compared, counted as before) that keeps its
+    message and values, so a page can show it in the page's language with :func:`shown`::
+
+        problems.append(Note(N_("figure {file} could not be read: {error}"), file=name, error=str(exc)))
+    """
+
+    def __new__(cls, message: str, **values):
+        self = super().__new__(cls, message.format(**values))
+        self.message, self.values = message, values
+        return self
+
+    def translated(self) -> str:
+        return _(self.message).format(**self.values)
+
+
+def shown(text: str) -> str:
+    """A text as a page shows it: a :class:`Note` in the active language, anything else as it is."""
+    return text.translated() if isinstance(text, Note) else text
 
 
 def add_argument(parser) -> None:

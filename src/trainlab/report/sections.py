@@ -18,7 +18,7 @@ from typing import Any
 
 from .html import (FOOTER, anchor, badges_html, esc, figure_html, fmt_number, page, render_value, seconds,
                    status_html, table_html)
-from ..i18n import _
+from ..i18n import _, shown
 from .load import RunView
 
 __all__ = ["render_page", "overview_html", "section_html"]
@@ -224,7 +224,7 @@ def section_html(run: RunView) -> str:
     if run.status != "completed" and run.message:
         parts.append(f'<div class="statusbox">{status_html(run.status)}: {esc(run.message)}</div>')
     if run.problems:
-        parts.append('<div class="problems">' + "".join(f"<div>{esc(p)}</div>" for p in run.problems) + "</div>")
+        parts.append('<div class="problems">' + "".join(f"<div>{esc(shown(p))}</div>" for p in run.problems) + "</div>")
     if run.error:
         parts.append("<details open><summary>" + esc(_("error")) + f"</summary><pre>{esc(run.error)}</pre></details>")
     if run.legacy:
