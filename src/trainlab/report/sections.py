@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import _, shown
 from .html import (FOOTER, anchor, badges_html, esc, figure_html, fmt_number, page, render_value, seconds,
                    status_html, table_html)
-from ..i18n import _, shown
 from .load import RunView
 
 __all__ = ["render_page", "overview_html", "section_html"]
+
 
 def _splits() -> tuple[tuple[str, str], ...]:
     """The data splits of a train run's metrics and their labels in the active language."""
