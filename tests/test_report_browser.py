@@ -7,7 +7,8 @@ it enables Runtime, Log and Page, navigates to the report's file:// URL, waits f
 then evaluates a script in the page (the report itself has none) that lists every <img> with its
 ``complete`` flag and ``naturalWidth``. Every image must have decoded (naturalWidth > 0) and no
 console error, uncaught exception or error log entry may appear. A full-page screenshot is saved to
-``/tmp/trainlab-report-screenshot.png`` for a person to look at.
+``/tmp/trainlab-report-screenshot.png`` for a person to look at (the Korean report's to
+``/tmp/trainlab-report-ko-screenshot.png``).
 
 Skips (with the reason) only when /usr/bin/chromium is absent.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -346,3 +348,64 @@ def test_the_diagnostics_figures_load_in_chromium_in_the_report_and_compare(brow
     assert evaluate(browser, "document.querySelectorAll('#diagnostics_grad_norm tbody tr').length") == 2
     errors = console_errors(browser)
     assert not errors, f"console errors: {errors}"
+
+
+# -- Korean and Japanese: trainlab run --lang, as a reader sees it ------------------------------------------
+I18N_SCREENSHOT = Path("/tmp/trainlab-report-ko-screenshot.png")
+
+#: a character drawn on a canvas in the page's font, as pixels (data URL): two characters that no font
+#: has draw the same missing-glyph box, so a character drawn like them has no glyph ("tofu")
+GLYPH_JS = """(ch => { const c = document.createElement('canvas'); c.width = 64; c.height = 64;
+  const g = c.getContext('2d'); g.font = '40px ' + getComputedStyle(document.body).fontFamily;
+  g.fillText(ch, 4, 48); return c.toDataURL(); })"""
+
+
+CJK_PLACES = "h1, h2, h3, th, td, summary, .badge, .pill, .sub, .meta, footer, figcaption, .claim-name"
+
+
+@pytest.mark.parametrize("lang, words", [("ko", ("요약", "주장", "그림", "설정", "완료")),
+                                         ("ja", ("概要", "主張", "図", "設定", "完了"))])
+def test_a_korean_or_japanese_report_renders_its_own_script(browser, lang, words, tmp_path, capsys, monkeypatch):
+    from trainlab.cli import main
+
+    monkeypatch.delenv("TRAINLAB_LANG", raising=False)
+    out = tmp_path / "runs"
+    assert main(["run", "optimizer-race", "--out", str(out), "--lang", lang]) == 0
+    capsys.readouterr()
+    open_page(browser, out / "report.html")
+    browser.call("Runtime.evaluate", expression="document.fonts.ready.then(() => 1)", awaitPromise=True)
+    assert evaluate(browser, "document.documentElement.lang") == lang
+    headings = evaluate(browser, "Array.from(document.querySelectorAll('h3')).map(h => h.textContent)")
+    assert {words[0], words[1], words[2]} <= set(headings), headings
+    assert words[3] in evaluate(browser, "Array.from(document.querySelectorAll('summary')).map(s => s.textContent)")
+    assert evaluate(browser, "document.querySelector('.status-ok').textContent") == words[4]
+    # every section: the summary table, then the run's own, with its claims and figures
+    assert evaluate(browser, "document.querySelectorAll('section.run').length") == 1
+    assert evaluate(browser, "document.querySelectorAll('table.overview tbody tr').length") == 1
+    assert evaluate(browser, "document.querySelectorAll('ul.claims li').length") >= 3
+    images, broken = broken_images(browser)
+    assert len(images) >= 2 and not broken, broken
+    # the script renders: the page's font draws each heading character unlike the missing-glyph box
+    tofu = evaluate(browser, f"{GLYPH_JS}('\\ue000')")
+    assert evaluate(browser, f"{GLYPH_JS}('\\ue001')") == tofu  # the check can tell a missing glyph
+    drawn = {ch: evaluate(browser, f"{GLYPH_JS}({json.dumps(ch)})") for ch in "".join(words)}
+    assert [ch for ch, png in drawn.items() if png == tofu] == [], "characters drawn as empty boxes"
+    assert evaluate(browser, f"document.fonts.check('16px \"TrainLab CJK\"', {json.dumps(words[0])})")
+    # and where the page shows them: every heading, header, badge, status and summary with such text
+    # is drawn with the embedded font (Chromium once shaped some with a fallback's boxes and kept them)
+    no_font = []
+    browser.call("DOM.enable")
+    browser.call("CSS.enable")
+    root = browser.call("DOM.getDocument")["root"]["nodeId"]
+    nodes = browser.call("DOM.querySelectorAll", nodeId=root, selector=CJK_PLACES)["nodeIds"]
+    for node in nodes:
+        text = browser.call("DOM.getOuterHTML", nodeId=node)["outerHTML"]
+        if any(ord(ch) >= 0x2E80 for ch in re.sub(r"<[^>]*>", "", text)):
+            fonts = browser.call("CSS.getPlatformFontsForNode", nodeId=node)["fonts"]
+            if not any(f["isCustomFont"] for f in fonts):
+                no_font.append((text[:80], [f["familyName"] for f in fonts]))
+    assert len(nodes) > 20 and no_font == [], f"CJK text not drawn with the embedded font: {no_font}"
+    assert external_fetches(browser) == [], "the page fetched resources"
+    assert not console_errors(browser)
+    if lang == "ko":
+        screenshot(browser, I18N_SCREENSHOT)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 
+from .. import i18n
+
 HELP = "overlay the curves of any runs (train, experiment variants and seeds, search trials)"
 
 EPILOG = """\
@@ -27,6 +29,7 @@ examples:
   trainlab compare 'runs/optimizer-mnist#adam/*' runs/adam   an experiment's Adam seeds and a train run
   trainlab compare 'runs/init-mnist#*/seed-0' --metric test_acc
   trainlab compare 'runs/search#trial-000[1-3]' --metric val_acc --metric val_loss --out cmp
+  trainlab compare runs/adam runs/sgd --lang ja              the page and figures in Japanese
 metrics: iter_loss, train_loss, val_loss, test_loss, train_acc, val_acc, test_acc
 """
 
@@ -40,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "selected curves share)")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="output folder (default: ./compare-YYYYmmdd-HHMMSS)")
+    i18n.add_argument(parser)
 
 
 def run(args) -> int:
@@ -49,6 +53,7 @@ def run(args) -> int:
     from ..compare import (CompareError, choose_metrics, default_out, open_sources, prepare_out, select_curves,
                            write_compare)
 
+    lang = i18n.from_args(args)
     try:
         sources = open_sources(args.runs)
         curves = select_curves(sources)
@@ -57,7 +62,8 @@ def run(args) -> int:
         previous = prepare_out(out, sources)
     except CompareError as exc:
         raise UsageError(str(exc)) from None
-    table = write_compare(out, sources, curves, metrics, previous)
+    with i18n.using(lang):
+        table = write_compare(out, sources, curves, metrics, previous)
     print(f"compare: {out / 'compare.html'} ({len(curves)} curve(s) from "
           f"{len({r['path'] for r in table['runs']})} run(s); {', '.join(metrics)})")
     if table["diagnostics"]["figures"]:

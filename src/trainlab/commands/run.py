@@ -15,6 +15,7 @@ examples:
   trainlab run batchnorm --reduced            the small test-size version (seconds)
   trainlab run all --data-dir ~/data/fashion-mnist --out runs-fashion   the chapter on another dataset
   trainlab run all --dask-scheduler tcp://10.0.0.5:8786   the seeds on a Dask cluster
+  trainlab run optimizer-race --lang ko       the report's own text in Korean (claims stay English)
   trainlab list experiments                   every experiment, its book script and its --set keys
 """
 
@@ -25,6 +26,7 @@ import os
 import time
 from pathlib import Path
 
+from .. import i18n
 from ..cli import UsageError
 from ..options import integer
 
@@ -57,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "workers need trainlab, and --data-dir must exist on them)")
     parser.add_argument("--dask-timeout", type=float, default=5.0, metavar="S",
                         help="seconds to wait for the scheduler (default 5)")
+    i18n.add_argument(parser)
 
 
 def check_workers(workers: int | None, dask: str | None) -> None:
@@ -75,6 +78,12 @@ def check_workers(workers: int | None, dask: str | None) -> None:
 
 
 def run(args) -> int:
+    lang = i18n.from_args(args)  # a bad --lang/TRAINLAB_LANG is a usage error before anything runs
+    with i18n.exported(lang):
+        return _run(args, lang)
+
+
+def _run(args, lang: str) -> int:
     from ..data import DataError, load_arrays
     from ..executor import DaskUnavailable, make_executor
     from ..experiments import names
@@ -118,7 +127,7 @@ def run(args) -> int:
         executor.close()
     from ..report import refresh
 
-    refresh(out, always=True)
+    refresh(out, always=True, lang=lang)
     if len(results) > 1:
         n = sum(r["claims"]["n"] for r in results.values() if r.get("claims"))
         ok = sum(r["claims"]["passed"] for r in results.values() if r.get("claims"))

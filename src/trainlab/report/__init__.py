@@ -8,6 +8,8 @@ It reads only run records (:mod:`trainlab.record`: ``run.json``, ``summary.json`
 below it, and never retrains. What each kind shows is described in :mod:`.sections`; anything
 damaged is a note in that run's section (:mod:`.load`). No external resources, no JavaScript.
 The commands (``trainlab report``, ``trainlab run``) build it; the experiment runner does not.
+``lang`` (``en``, ``ko``, ``ja``; default: the active language, :mod:`trainlab.i18n`) is the language
+of the page's own text; what the runs recorded (claims, captions, names) is shown as recorded.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from .. import files
+from .. import files, i18n
 from .load import RunView, find_runs, load_run
 from .sections import render_page
 
@@ -40,32 +42,33 @@ def load_runs(runs_dir) -> list[RunView]:
     return [load_run(p, runs_dir) for p in paths]
 
 
-def _render(runs: list[RunView], runs_dir) -> str:
+def _render(runs: list[RunView], runs_dir, lang: str | None = None) -> str:
     from .. import __version__
 
     generated = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
-    return render_page(runs, str(runs_dir), generated, __version__)
+    with i18n.using(lang):
+        return render_page(runs, str(runs_dir), generated, __version__)
 
 
-def build_html(runs_dir) -> str:
+def build_html(runs_dir, lang: str | None = None) -> str:
     """The report page for ``runs_dir`` as a string (raises :class:`NoRunsError` if there is nothing)."""
-    return _render(load_runs(runs_dir), runs_dir)
+    return _render(load_runs(runs_dir), runs_dir, lang)
 
 
-def write_runs_report(runs: list[RunView], runs_dir, out_path=None) -> Path:
+def write_runs_report(runs: list[RunView], runs_dir, out_path=None, lang: str | None = None) -> Path:
     """Write the page of ``runs`` (from :func:`load_runs`) to ``out_path`` (default RUNS_DIR/report.html)."""
     out = Path(out_path) if out_path is not None else Path(runs_dir) / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
-    files.write_text(out, _render(runs, runs_dir))  # atomic: a reader never sees half a page
+    files.write_text(out, _render(runs, runs_dir, lang))  # atomic: a reader never sees half a page
     return out
 
 
-def write_report(runs_dir, out_path=None) -> Path:
+def write_report(runs_dir, out_path=None, lang: str | None = None) -> Path:
     """Write the report for ``runs_dir`` to ``out_path`` (default ``runs_dir/report.html``); returns its path."""
-    return write_runs_report(load_runs(runs_dir), runs_dir, out_path)
+    return write_runs_report(load_runs(runs_dir), runs_dir, out_path, lang)
 
 
-def refresh(runs_dir, always: bool = False, log=print) -> Path | None:
+def refresh(runs_dir, always: bool = False, log=print, lang: str | None = None) -> Path | None:
     """Rewrite ``RUNS_DIR/report.html`` so it shows a run just written there: ``always`` (``trainlab
     run``), or when a report is there already (``train``, ``search`` into a folder of runs). A page
     that cannot be written is said in one line; the runs are complete either way."""
@@ -75,7 +78,7 @@ def refresh(runs_dir, always: bool = False, log=print) -> Path | None:
     import sys
 
     try:
-        path = write_report(runs_dir)
+        path = write_report(runs_dir, lang=lang)
     except Exception as exc:
         print(f"trainlab: the report could not be written ({type(exc).__name__}: {exc}); "
               f"run 'trainlab report {runs_dir}' to try again", file=sys.stderr)

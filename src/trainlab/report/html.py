@@ -13,8 +13,14 @@ import math
 import re
 from typing import Any
 
+from .. import i18n
+from ..i18n import _
+
 __all__ = ["CSS", "esc", "anchor", "fmt_number", "render_value", "table_html", "figure_html", "status_html",
-           "badges_html", "seconds", "page"]
+           "badges_html", "seconds", "page", "FOOTER", "status_label", "kind_label"]
+
+#: the page's Latin fonts; a Korean or Japanese page adds its embedded font after them (:mod:`.webfont`)
+FONT_STACK = '-apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial'
 
 CSS = """
 :root { --fg:#1d2228; --muted:#5b6570; --line:#d9dee3; --bg:#f6f7f9; --card:#fff;
@@ -22,7 +28,7 @@ CSS = """
         --accent:#2457a6; }
 * { box-sizing:border-box; }
 body { margin:0; background:var(--bg); color:var(--fg); line-height:1.45;
-       font:15px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+       font:15px/1.45 """ + FONT_STACK + """, sans-serif; }
 main { max-width:1180px; margin:0 auto; padding:24px 20px 60px; }
 h1 { font-size:1.7em; margin:0 0 4px; }
 h2 { font-size:1.3em; margin:0 0 2px; overflow-wrap:anywhere; }
@@ -158,20 +164,39 @@ def figure_html(data_uri: str, caption: str, alt: str) -> str:
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
+def FOOTER() -> str:  # noqa: N802 - a constant text, in the active language
+    """The footer of both pages."""
+    return _("Self-contained page: figures are embedded, no external resources, no scripts.")
+
+
+def status_label(status: str) -> str:
+    """A status as shown: the statuses trainlab writes in the active language, others as recorded."""
+    known = {"completed": _("completed"), "running": _("running"), "diverged": _("diverged"),
+             "crashed": _("crashed"), "failed": _("failed"), "interrupted": _("interrupted"),
+             "unreadable": _("unreadable"), "legacy": _("legacy")}
+    return known.get(status, status)
+
+
+def kind_label(kind: str) -> str:
+    """A run's kind as shown (experiment, search, train, trial), others as recorded."""
+    known = {"experiment": _("experiment"), "search": _("search"), "train": _("train"), "trial": _("trial")}
+    return known.get(kind, kind) if kind else _("unknown kind")
+
+
 def status_html(status: str) -> str:
     """A run's status, red when it did not end as planned."""
     if status in ("", "–"):
         return "–"
     cls = "ok" if status == "completed" else "bad" if status in BAD_STATUSES else "other"
-    return f'<span class="status-{cls}">{esc(status)}</span>'
+    return f'<span class="status-{cls}">{esc(status_label(status))}</span>'
 
 
 def badges_html(kind: str, reduced: bool) -> str:
-    out = f'<span class="badge kind">{esc(kind or "unknown kind")}</span>' if kind != "legacy" else (
-        '<span class="badge legacy">older trainlab</span>')
+    out = f'<span class="badge kind">{esc(kind_label(kind))}</span>' if kind != "legacy" else (
+        '<span class="badge legacy">' + esc(_("older trainlab")) + "</span>")
     if reduced:
-        out += ' <span class="badge reduced" title="a test-size run: fewer iterations, epochs or samples">' \
-               "reduced size</span>"
+        tip = esc(_("a test-size run: fewer iterations, epochs or samples"))
+        out += f' <span class="badge reduced" title="{tip}">' + esc(_("reduced size")) + "</span>"
     return out
 
 
@@ -182,14 +207,25 @@ def seconds(v: Any) -> str:
 
 
 def page(title: str, sub_html: str, body_html: str, footer: str) -> str:
-    """The whole page; ``title`` and ``footer`` are escaped here, ``sub_html``/``body_html`` must be."""
+    """The whole page, in the active language; ``title`` and ``footer`` are escaped here,
+    ``sub_html``/``body_html`` must be. A Korean or Japanese page embeds the font its text needs."""
+    from .webfont import FAMILY, font_face_css
+
+    lang = i18n.current()
+    css = CSS
+    face = font_face_css(title + sub_html + body_html + footer, lang)
+    if face:
+        # first in the stack: the page waits for it (no text shaped with a fallback and left so); it
+        # holds only CJK characters, so Latin text still comes from the fonts after it
+        css += (face + f'body {{ font-family:"{FAMILY}", {FONT_STACK}, sans-serif; }}\n'
+                f'code, pre {{ font-family:"{FAMILY}", monospace; }}\n')
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{esc(lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title>
-<style>{CSS}</style>
+<style>{css}</style>
 </head>
 <body>
 <main>

@@ -5,7 +5,8 @@ too, whatever its kind: train, experiment, search, trial. A folder with ``result
 ``run.json`` was written by trainlab < 0.2; it is listed with a note, not read. Everything inside a
 run may be damaged or missing — an unreadable run.json, a summary that is not an object, a
 ``"figures"`` that is not a list, a figure listed but absent or not an image — and each such thing
-becomes a note in that run's section (:attr:`RunView.problems`), never an exception.
+becomes a note in that run's section (:attr:`RunView.problems`), never an exception. The notes are
+English strings that the page shows in its language (:class:`trainlab.i18n.Note`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any
 
 from .. import files
 from .. import record as rec
+from ..i18n import N_, Note
 
 __all__ = ["Figure", "RunView", "find_runs", "load_run", "LEGACY_NOTE"]
 
 #: figure formats embedded, in order of preference, with the bytes each must start with
 _IMAGE_TYPES = {".png": ("image/png", b"\x89PNG\r\n\x1a\n"), ".svg": ("image/svg+xml", None)}
 #: what a folder written by an older trainlab says
-LEGACY_NOTE = "written by an older trainlab (result.json, no run.json); run it again"
+LEGACY_NOTE = N_("written by an older trainlab (result.json, no run.json); run it again")
 #: the order of kinds in the report
 _KIND_ORDER = {"experiment": 0, "search": 1, "train": 2, "trial": 3}
 
@@ -132,7 +134,8 @@ def _text(manifest: dict, key: str, problems: list[str], default: str = "") -> s
     if v is None:
         return default
     if isinstance(v, (dict, list)):
-        problems.append(f"run.json: {key!r} should be a text, not a {type(v).__name__}")
+        problems.append(Note(N_("run.json: {key} should be a text, not a {type}"), key=repr(key),
+                             type=type(v).__name__))
         return default
     return str(v)
 
@@ -145,12 +148,12 @@ def load_run(path, runs_dir=None) -> RunView:
         return _load(path, where)
     except Exception as exc:  # a damage not foreseen below still only costs this run its details
         return RunView(path, where, "", path.name, path.name, "unreadable",
-                       problems=[f"this run could not be read: {type(exc).__name__}: {exc}"])
+                       problems=[Note(N_("this run could not be read: {error}"), error=f"{type(exc).__name__}: {exc}")])
 
 
 def _load(path: Path, where: str) -> RunView:
     if not rec.is_run(path):
-        return RunView(path, where, "legacy", path.name, path.name, "–", problems=[LEGACY_NOTE])
+        return RunView(path, where, "legacy", path.name, path.name, "–", problems=[Note(LEGACY_NOTE)])
     try:
         record = rec.RunRecord.open(path)
     except Exception as exc:  # RunError: unreadable or not an object; anything else: still a note
@@ -158,7 +161,8 @@ def _load(path: Path, where: str) -> RunView:
     m, problems = record.manifest, []
     kind = _text(m, "kind", problems)
     if kind not in rec.KINDS:
-        problems.append(f"run.json: unknown kind {m.get('kind')!r} (expected one of {', '.join(rec.KINDS)})")
+        problems.append(Note(N_("run.json: unknown kind {kind} (expected one of {kinds})"), kind=repr(m.get("kind")),
+                             kinds=", ".join(rec.KINDS)))
         kind = ""
     name = _text(m, "name", problems) or path.name
     view = RunView(path, where, kind, name, _text(m, "title", problems) or name,
@@ -166,21 +170,24 @@ def _load(path: Path, where: str) -> RunView:
                    error=_text(m, "error", problems), manifest=m, problems=problems)
     reduced = m.get("reduced")
     if reduced is not None and not isinstance(reduced, bool):
-        problems.append(f"run.json: 'reduced' should be true or false, got {reduced!r}")
+        problems.append(Note(N_("run.json: 'reduced' should be true or false, got {value}"), value=repr(reduced)))
     view.reduced = reduced is True
     data = m.get("data")
     if isinstance(data, dict):
         view.dataset = str(data.get("name") or data.get("dataset") or "")
     elif data is not None:
-        problems.append(f"run.json: 'data' should be an object, got {type(data).__name__}")
+        problems.append(Note(N_("run.json: {key} should be an object, got {type}"), key="'data'",
+                             type=type(data).__name__))
     config = m.get("config")
     if isinstance(config, dict):
         view.config = config
     elif config is not None:
-        problems.append(f"run.json: 'config' should be an object, got {type(config).__name__}")
+        problems.append(Note(N_("run.json: {key} should be an object, got {type}"), key="'config'",
+                             type=type(config).__name__))
     view.summary = _object(record, "summary.json", problems)
     if view.summary is not None and not isinstance(view.summary.get("tables", []), list):
-        problems.append("summary.json: 'tables' should be a list of {title, columns, rows}; not shown")
+        problems.append(Note(N_("summary.json: 'tables' should be a list of {shape}; not shown"),
+                             shape="{title, columns, rows}"))
     view.claims = _claims(record, problems)
     view.figures = _figures(record, problems)
     if kind == "search":
@@ -192,10 +199,11 @@ def _object(record: rec.RunRecord, relative: str, problems: list[str]) -> dict |
     try:
         value = record.read_json(relative)
     except rec.RunError as exc:
-        problems.append(f"{relative} could not be read: {exc}")
+        problems.append(Note(N_("{file} could not be read: {error}"), file=relative, error=str(exc)))
         return None
     if value is not None and not isinstance(value, dict):
-        problems.append(f"{relative} is not a JSON object (it holds a {type(value).__name__}); its numbers are not shown")
+        problems.append(Note(N_("{file} is not a JSON object (it holds a {type}); its numbers are not shown"),
+                             file=relative, type=type(value).__name__))
         return None
     return value
 
@@ -204,30 +212,33 @@ def _claims(record: rec.RunRecord, problems: list[str]) -> list[dict]:
     try:
         claims = record.read_json("claims.json")
     except rec.RunError as exc:
-        problems.append(f"claims.json could not be read: {exc}")
+        problems.append(Note(N_("{file} could not be read: {error}"), file="claims.json", error=str(exc)))
         return []
     if claims is None:
         counted = record.manifest.get("claims")
         if isinstance(counted, dict) and counted.get("n"):
-            problems.append(f"claims.json is missing, though run.json counts {counted.get('n')!r} claim(s)")
+            problems.append(Note(N_("claims.json is missing, though run.json counts {n} claim(s)"),
+                                 n=repr(counted.get("n"))))
         return []
     if not isinstance(claims, list):
-        problems.append(f"claims.json is not a list of claims (it holds a {type(claims).__name__})")
+        problems.append(Note(N_("claims.json is not a list of claims (it holds a {type})"), type=type(claims).__name__))
         return []
     good = [c for c in claims if isinstance(c, dict)]
     if len(good) < len(claims):
-        problems.append(f"claims.json: {len(claims) - len(good)} entry(ies) are not claims and are left out")
+        problems.append(Note(N_("claims.json: {n} entry(ies) are not claims and are left out"),
+                             n=len(claims) - len(good)))
     return good
 
 
 def _figures(record: rec.RunRecord, problems: list[str]) -> list[Figure]:
     listed = record.manifest.get("figures")
     if listed is not None and not (isinstance(listed, list) and all(isinstance(n, str) for n in listed)):
-        problems.append(f"run.json: 'figures' should be a list of names, got {listed!r}"[:300])
+        problems.append(Note(N_("run.json: 'figures' should be a list of names, got {value}"),
+                             value=repr(listed)[:250]))
     try:
         paths = record.figure_paths()
     except OSError as exc:
-        problems.append(f"figures/ could not be listed: {exc}")
+        problems.append(Note(N_("figures/ could not be listed: {error}"), error=str(exc)))
         return []
     figures = []
     for name, by_ext in paths.items():
@@ -238,16 +249,17 @@ def _figures(record: rec.RunRecord, problems: list[str]) -> list[Figure]:
             try:
                 data = p.read_bytes()
             except OSError as exc:
-                problems.append(f"figure {p.name} could not be read: {exc}")
+                problems.append(Note(N_("figure {file} could not be read: {error}"), file=p.name, error=str(exc)))
                 continue
             if not data or (magic and not data.startswith(magic)) or (magic is None and b"<svg" not in data[:4096]):
-                problems.append(f"figure {p.name} is {'empty' if not data else 'not a ' + ext[1:].upper() + ' image'}")
+                problems.append(Note(N_("figure {file} is empty"), file=p.name) if not data else
+                                Note(N_("figure {file} is not a {format} image"), file=p.name, format=ext[1:].upper()))
                 continue
             figures.append(Figure(name, mime, data))
             break
     for name in listed if isinstance(listed, list) else []:
         if isinstance(name, str) and name not in paths:
-            problems.append(f"figure {name!r} is listed in run.json but missing from figures/")
+            problems.append(Note(N_("figure {name} is listed in run.json but missing from figures/"), name=repr(name)))
     return figures
 
 
@@ -273,5 +285,5 @@ def _trials(record: rec.RunRecord, summary: dict | None, problems: list[str]) ->
         return {"n": n if isinstance(n, int) else sum(counted.values()),
                 "states": {str(k).lower(): v for k, v in counted.items()}}
     if record.path.joinpath("trials").exists():
-        problems.append("trials/ holds no readable trial record")
+        problems.append(Note(N_("trials/ holds no readable trial record")))
     return None

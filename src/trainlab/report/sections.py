@@ -16,13 +16,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .html import (anchor, badges_html, esc, figure_html, fmt_number, page, render_value, seconds,
+from ..i18n import _, shown
+from .html import (FOOTER, anchor, badges_html, esc, figure_html, fmt_number, page, render_value, seconds,
                    status_html, table_html)
 from .load import RunView
 
 __all__ = ["render_page", "overview_html", "section_html"]
 
-SPLITS = (("train", "train"), ("val", "validation"), ("test", "test"))
+
+def _splits() -> tuple[tuple[str, str], ...]:
+    """The data splits of a train run's metrics and their labels in the active language."""
+    return (("train", _("train")), ("val", _("validation")), ("test", _("test")))
+
+
+def _h3(text: str) -> str:
+    return f"<h3>{esc(text)}</h3>"
 
 
 def _number(v: Any) -> bool:
@@ -34,9 +42,10 @@ def _num_cell(v: Any) -> str:
 
 
 def _claims_pill(run: RunView) -> str:
-    na = f" + {run.n_not_applicable} not applicable" if run.n_not_applicable else ""
+    na = _(" + {n} not applicable").format(n=run.n_not_applicable) if run.n_not_applicable else ""
     if not run.n_claims:
-        return f'<span class="pill none">{"not applicable" if na else "no claims"}</span>'
+        word = _("not applicable") if na else _("no claims")
+        return f'<span class="pill none">{esc(word)}</span>'
     cls = "ok" if run.n_passed == run.n_claims else "bad"
     return f'<span class="pill {cls}">{run.n_passed}/{run.n_claims}{na}</span>'
 
@@ -53,14 +62,14 @@ def _final(run: RunView, key: str):
 def _headline(run: RunView) -> str:
     """One number for the summary table: a train run's test (else validation) accuracy, a search's best."""
     if run.kind in ("train", "trial"):
-        for key, label in (("test_acc", "test acc"), ("val_acc", "val acc")):
+        for key, label in (("test_acc", _("test acc")), ("val_acc", _("val acc"))):
             v = _final(run, key)
             if v is not None:
-                return f"{label} {esc(fmt_number(v))}"
+                return f"{esc(label)} {esc(fmt_number(v))}"
     if run.kind == "search":
         best = (run.summary or {}).get("best")
         if isinstance(best, dict) and _number(best.get("val_acc")):
-            return f"best val acc {esc(fmt_number(best['val_acc']))}"
+            return esc(_("best val acc")) + f" {esc(fmt_number(best['val_acc']))}"
     return "–"
 
 
@@ -74,7 +83,7 @@ def _compute(run: RunView):
 
 def _also_named(run: RunView) -> str:
     """The run's name when its folder is called otherwise."""
-    return f" (name <code>{esc(run.name)}</code>)" if run.name != run.path.name else ""
+    return " (" + esc(_("name")) + f" <code>{esc(run.name)}</code>)" if run.name != run.path.name else ""
 
 
 def overview_html(runs: list[RunView]) -> str:
@@ -90,27 +99,29 @@ def overview_html(runs: list[RunView]) -> str:
             f"<td>{_headline(run)}</td>"
             f'<td class="num">{seconds(run.manifest.get("elapsed_s"))}</td>'
             f'<td class="num">{seconds(_compute(run))}</td></tr>')
-    return ('<div class="scroll"><table class="overview"><thead><tr><th>run</th><th>kind</th><th>dataset</th>'
-            "<th>book</th><th>status</th><th>claims passed</th><th>result</th><th>time (wall)</th>"
-            "<th>seeds' compute</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+    head = "".join(f"<th>{esc(h)}</th>" for h in (
+        _("run"), _("kind"), _("dataset"), _("book"), _("status"), _("claims passed"), _("result"),
+        _("time (wall)"), _("seeds' compute")))
+    return ('<div class="scroll"><table class="overview"><thead><tr>' + head + "</tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table></div>")
 
 
 def _claims_html(run: RunView) -> str:
     if not run.claims:
-        return '<p class="meta">No claims recorded.</p>'
-    items = []
+        return '<p class="meta">' + esc(_("No claims recorded.")) + "</p>"
+    items, unnamed = [], _("(unnamed claim)")
     for c in run.claims:
         ok = c.get("passed") is True
         detail = c.get("detail")
-        cls, label, mark = ("ok", "holds", "✓") if ok else ("bad", "fails", "✗")
+        cls, label, mark = ("ok", _("holds"), "✓") if ok else ("bad", _("fails"), "✗")
         na = c.get("not_applicable")
         if na:  # checked, but not on the book's configuration: neither holds nor fails
-            cls, label, mark = "na", "not applicable", "–"
-            here = "would hold" if c.get("holds_here") else "would not hold"
-            detail = f"not applicable ({na}); here it {here}: {detail or ''}"
+            cls, label, mark = "na", _("not applicable"), "–"
+            here = _("here it would hold") if c.get("holds_here") else _("here it would not hold")
+            detail = _("not applicable ({why}); {here}: {detail}").format(why=na, here=here, detail=detail or "")
         items.append(
-            f'<li class="{cls}"><span class="mark" aria-label="{label}">'
-            f'{mark}</span><span class="claim-name">{esc(c.get("name", "(unnamed claim)"))}</span>'
+            f'<li class="{cls}"><span class="mark" aria-label="{esc(label)}">'
+            f'{mark}</span><span class="claim-name">{esc(c.get("name", unnamed))}</span>'
             + (f'<div class="claim-detail">{render_value(detail)}</div>' if detail else "") + "</li>")
     return '<ul class="claims">' + "".join(items) + "</ul>"
 
@@ -135,15 +146,17 @@ def _book_beside_ours(run: RunView) -> str:
         return ""
     compared = [t for t in tables if isinstance(t.get("comparison"), list)]
     others = [t for t in tables if t not in compared]
-    parts = ["<h3>The book's numbers beside ours</h3>" if (book or compared) else "<h3>Tables</h3>"]
+    heading = _("The book's numbers beside ours") if (book or compared) else _("Tables")
+    parts = [f"<h3>{esc(heading)}</h3>"]
     parts += [table_html(t) for t in compared + others]
     if book:
+        ours, theirs = esc(_("Ours (the claims' numbers)")), esc(_("Book / reference run"))
         inner = ('<div class="compare">'
-                 f"<div><h4>Book / reference run</h4>{render_value(book)}</div>"
-                 f"<div><h4>Ours (the claims' numbers)</h4>{_ours_values(run) or '–'}</div></div>")
+                 f"<div><h4>{theirs}</h4>{render_value(book)}</div>"
+                 f"<div><h4>{ours}</h4>{_ours_values(run) or '–'}</div></div>")
         if compared:
-            parts.append(f"<details><summary>The reference numbers as recorded, and the claims' numbers</summary>"
-                         f"{inner}</details>")
+            summary = esc(_("The reference numbers as recorded, and the claims' numbers"))
+            parts.append(f"<details><summary>{summary}</summary>{inner}</details>")
         else:
             parts.append(inner)
     return "".join(parts)
@@ -152,19 +165,26 @@ def _book_beside_ours(run: RunView) -> str:
 def _train_metrics(run: RunView) -> str:
     s = run.summary
     if s is None:
-        return '<h3>Final metrics</h3><p class="meta">No summary.json: the run wrote no final metrics.</p>'
-    head = "".join(f"<th>{label}</th>" for _, label in SPLITS)
-    rows = "".join(f"<tr><th>{what}</th>" + "".join(_num_cell(_final(run, f"{split}_{key}")) for split, _ in SPLITS)
-                   + "</tr>" for key, what in (("acc", "accuracy"), ("loss", "loss")))
+        return (_h3(_("Final metrics")) + '<p class="meta">'
+                + esc(_("No summary.json: the run wrote no final metrics.")) + "</p>")
+    splits = _splits()
+    head = "".join(f"<th>{esc(label)}</th>" for _split, label in splits)
+    rows = "".join(f"<tr><th>{esc(what)}</th>"
+                   + "".join(_num_cell(_final(run, f"{split}_{key}")) for split, _label in splits)
+                   + "</tr>" for key, what in (("acc", _("accuracy")), ("loss", _("loss"))))
     facts = []
-    for key, label in (("epochs_completed", "epochs"), ("iterations", "iterations")):
+    for key, label in (("epochs_completed", _("epochs")), ("iterations", _("iterations"))):
         if _number(s.get(key)):
-            facts.append(f"{label} {esc(fmt_number(s[key]))}")
+            facts.append(f"{esc(label)} {esc(fmt_number(s[key]))}")
     if _number(s.get("best_val_acc")):
-        at = f" at epoch {esc(fmt_number(s['best_val_epoch']))}" if _number(s.get("best_val_epoch")) else ""
-        facts.append(f"best validation accuracy {esc(fmt_number(s['best_val_acc']))}{at}")
-    return ("<h3>Final metrics</h3>"
-            f'<table class="metrics"><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        acc = esc(fmt_number(s["best_val_acc"]))
+        if _number(s.get("best_val_epoch")):
+            facts.append(esc(_("best validation accuracy {acc} at epoch {epoch}").format(
+                acc=acc, epoch=fmt_number(s["best_val_epoch"]))))
+        else:
+            facts.append(esc(_("best validation accuracy {acc}").format(acc=acc)))
+    return (_h3(_("Final metrics"))
+            + f'<table class="metrics"><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>'
             + (f'<div class="meta">{" · ".join(facts)}</div>' if facts else ""))
 
 
@@ -173,7 +193,7 @@ def _trials_html(run: RunView) -> str:
     if not t:
         return ""
     states = ", ".join(f"{esc(n)} {esc(state)}" for state, n in sorted(t["states"].items(), key=lambda kv: -kv[1]))
-    return f"<h3>Trials</h3><p>{esc(t['n'])} trial(s): {states}</p>"
+    return _h3(_("Trials")) + "<p>" + esc(_("{n} trial(s)").format(n=t["n"])) + f": {states}</p>"
 
 
 def section_html(run: RunView) -> str:
@@ -181,50 +201,54 @@ def section_html(run: RunView) -> str:
     parts = [f'<section class="run" id="{run.anchor}">', f"<h2>{esc(run.title)}</h2>"]
     meta = [f"<code>{esc(run.where)}</code>{_also_named(run)}", badges_html(run.kind, run.reduced)]
     if run.dataset:
-        meta.append(f"dataset {esc(run.dataset)}")
+        meta.append(esc(_("dataset")) + f" {esc(run.dataset)}")
     if m.get("book_section"):
-        meta.append(f"book {esc(m['book_section'])}")
-    meta.append(f"status {status_html(run.status)}")
+        meta.append(esc(_("book")) + f" {esc(m['book_section'])}")
+    meta.append(esc(_("status")) + f" {status_html(run.status)}")
     if not run.legacy:
-        meta.append(f"time {seconds(m.get('elapsed_s'))}")
+        meta.append(esc(_("time")) + f" {seconds(m.get('elapsed_s'))}")
     if m.get("seeds") is not None:
-        meta.append(f"seeds {render_value(m['seeds'])}")
+        meta.append(esc(_("seeds")) + f" {render_value(m['seeds'])}")
     if run.kind in ("experiment", "search") or run.claims:
-        meta.append(f"claims {_claims_pill(run)}")
+        meta.append(esc(_("claims")) + f" {_claims_pill(run)}")
     parts.append('<div class="meta">' + " · ".join(meta) + "</div>")
     if isinstance(m.get("shows"), str) and m["shows"]:
-        parts.append(f'<p class="shows">Shows: {esc(m["shows"])}</p>')
+        parts.append('<p class="shows">' + esc(_("Shows:")) + f' {esc(m["shows"])}</p>')
     if isinstance(m.get("description"), str) and m["description"]:
-        parts.append(f"<details><summary>About this experiment</summary><pre>{esc(m['description'])}</pre></details>")
+        parts.append("<details><summary>" + esc(_("About this experiment")) + "</summary>"
+                     f"<pre>{esc(m['description'])}</pre></details>")
     if run.reduced:
-        parts.append('<p class="meta"><span class="badge reduced">reduced size</span> a test-size run: fewer '
-                     "iterations, epochs or samples than the book's, so its numbers are not the book's scale.</p>")
+        note = _("a test-size run: fewer iterations, epochs or samples than the book's, so its numbers are "
+                 "not the book's scale.")
+        parts.append('<p class="meta"><span class="badge reduced">' + esc(_("reduced size"))
+                     + f"</span> {esc(note)}</p>")
     if run.status != "completed" and run.message:
         parts.append(f'<div class="statusbox">{status_html(run.status)}: {esc(run.message)}</div>')
     if run.problems:
-        parts.append('<div class="problems">' + "".join(f"<div>{esc(p)}</div>" for p in run.problems) + "</div>")
+        parts.append('<div class="problems">' + "".join(f"<div>{esc(shown(p))}</div>" for p in run.problems) + "</div>")
     if run.error:
-        parts.append(f'<details open><summary>error</summary><pre>{esc(run.error)}</pre></details>')
+        parts.append("<details open><summary>" + esc(_("error")) + f"</summary><pre>{esc(run.error)}</pre></details>")
     if run.legacy:
         return "\n".join(parts + ["</section>"])
     if run.kind in ("train", "trial"):
         parts.append(_train_metrics(run))
     parts.append(_trials_html(run))
     if run.kind in ("experiment", "search", "") or run.claims:
-        parts.append("<h3>Claims</h3>" + _claims_html(run))
+        parts.append(_h3(_("Claims")) + _claims_html(run))
     parts.append(_book_beside_ours(run))
     if run.figures:
-        parts.append("<h3>Figures</h3>")
+        parts.append(_h3(_("Figures")))
         captions = run.manifest.get("figure_captions")
         captions = captions if isinstance(captions, dict) else {}
         parts += [figure_html(f.data_uri(), str(captions.get(f.name) or f.name), f"{run.name}: {f.name}")
                   for f in run.figures]
     skipped = run.manifest.get("figures_skipped")
     if isinstance(skipped, dict) and skipped:  # a search's Optuna plots that its study could not support
-        parts.append('<p class="meta">Not drawn: ' + "; ".join(f"{esc(n)} ({esc(why)})" for n, why in skipped.items())
-                     + "</p>")
+        parts.append('<p class="meta">' + esc(_("Not drawn:")) + " "
+                     + "; ".join(f"{esc(n)} ({esc(why)})" for n, why in skipped.items()) + "</p>")
     if run.config is not None:
-        parts.append("<details><summary>Configuration</summary>" + render_value(run.config) + "</details>")
+        parts.append("<details><summary>" + esc(_("Configuration")) + "</summary>" + render_value(run.config)
+                     + "</details>")
     parts.append("</section>")
     return "\n".join(p for p in parts if p)
 
@@ -235,15 +259,15 @@ def _safe_section(run: RunView) -> str:
         return section_html(run)
     except Exception as exc:
         return (f'<section class="run" id="{run.anchor}"><h2>{esc(run.title)}</h2><div class="problems">'
-                f"this run could not be shown: {esc(type(exc).__name__)}: {esc(exc)}</div></section>")
+                + esc(_("this run could not be shown")) + f": {esc(type(exc).__name__)}: {esc(exc)}</div></section>")
 
 
 def _count(runs: list[RunView]) -> str:
     kinds: dict[str, int] = {}
     for r in runs:
         kinds[r.kind or "unknown"] = kinds.get(r.kind or "unknown", 0) + 1
-    words = {"experiment": "experiment(s)", "search": "search(es)", "train": "train run(s)", "trial": "trial(s)",
-             "legacy": "from an older trainlab", "unknown": "of unknown kind"}
+    words = {"experiment": _("experiment(s)"), "search": _("search(es)"), "train": _("train run(s)"),
+             "trial": _("trial(s)"), "legacy": _("from an older trainlab"), "unknown": _("of unknown kind")}
     return ", ".join(f"{n} {words.get(k, k)}" for k, n in kinds.items())
 
 
@@ -259,17 +283,19 @@ def render_page(runs: list[RunView], runs_dir: str, generated: str, version: str
     n_passed = sum(r.n_passed for r in runs)
     unfinished = [f"{r.where} ({r.status})" for r in runs if not r.completed and not r.legacy]
     reduced = [r.where for r in runs if r.reduced]
-    head = f"{len(runs)} run(s): {_count(runs)} · {n_passed}/{n_claims} claims hold"
+    head = _("{n} run(s): {kinds} · {passed}/{claims} claims hold").format(
+        n=len(runs), kinds=_count(runs), passed=n_passed, claims=n_claims)
     n_na = sum(r.n_not_applicable for r in runs)
     if n_na:
-        head += f" ({n_na} more not applicable: not the book's configuration)"
+        head += _(" ({n} more not applicable: not the book's configuration)").format(n=n_na)
     if unfinished:
-        head += f" · not completed: {', '.join(unfinished)}"
+        head += " · " + _("not completed") + f": {', '.join(unfinished)}"
     if reduced:
-        head += f" · reduced size: {', '.join(reduced)}"
-    sub = (f"{esc(head)}<br>Runs from <code>{esc(runs_dir)}</code>, generated {esc(generated)} by trainlab "
-           f"{esc(version)}. Each claim is checked on our numbers; ✓ holds, ✗ does not (a failed claim is a "
-           "finding, kept as measured).")
-    body = "<h3>Summary</h3>\n" + overview_html(runs) + "\n" + "\n".join(_safe_section(r) for r in runs)
-    return page("TrainLab report — chapter 6, measured", sub, body,
-                "Self-contained page: figures are embedded, no external resources, no scripts.")
+        head += " · " + _("reduced size") + f": {', '.join(reduced)}"
+    sub = (f"{esc(head)}<br>"
+           + esc(_("Runs from {runs_dir}, generated {generated} by trainlab {version}.")).format(
+               runs_dir=f"<code>{esc(runs_dir)}</code>", generated=esc(generated), version=esc(version))
+           + " " + esc(_("Each claim is checked on our numbers; ✓ holds, ✗ does not (a failed claim is a finding, "
+                         "kept as measured).")))
+    body = _h3(_("Summary")) + "\n" + overview_html(runs) + "\n" + "\n".join(_safe_section(r) for r in runs)
+    return page(_("TrainLab report — chapter 6, measured"), sub, body, FOOTER())
